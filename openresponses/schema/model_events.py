@@ -108,12 +108,14 @@ class ItemDone:
 
 @attrs.frozen
 class Usage:
-    """Token usage of the turn. ``input_tokens`` includes cached tokens."""
+    """Token usage of the turn. ``input_tokens`` includes cached (read) and cache-write
+    tokens."""
 
     input_tokens: int
     output_tokens: int
     cached_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 @attrs.frozen

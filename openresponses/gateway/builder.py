@@ -1,0 +1,359 @@
+"""The one event builder: normalized model events in, OpenAI Responses events out.
+
+SSE, WebSocket and non-stream requests all go through it (non-stream = the final response of
+the same builder). It owns our ids, ``output_index``/``content_index`` and ``sequence_number``,
+and keeps the Response object up to date. It is pure and synchronous: no I/O, no clock reads
+beyond the timestamps it is handed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, assert_never
+
+import attrs
+
+from openresponses.errors import GatewayError
+from openresponses.gateway.response_object import (
+    add_usage,
+    error_event,
+    response_error,
+    usage_object,
+)
+from openresponses.schema import model_events as me
+from openresponses.schema.ids import item_id
+
+Event = dict[str, Any]
+
+
+@attrs.define
+class _Part:
+    kind: str  # "output_text" | "refusal" | "reasoning_text"
+    index: int
+    chunks: list[str] = attrs.Factory(list)
+    annotations: list[dict[str, Any]] = attrs.Factory(list)
+
+
+@attrs.define
+class _OpenItem:
+    output_index: int
+    item: dict[str, Any]
+    part: _Part | None = None
+    args: list[str] = attrs.Factory(list)
+    summary: dict[int, list[str]] = attrs.Factory(dict)
+
+
+class ResponseBuilder:
+    """Builds one response's event stream and final object from normalized model events."""
+
+    def __init__(self, response: dict[str, Any]) -> None:
+        self.response = response
+        self.status_reason: str | None = None
+        self._seq = 0
+        self._open: dict[str, _OpenItem] = {}
+        self._usage: me.Usage | None = None
+        self._finish: me.FinishReason | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def _event(self, type_: str, **fields: Any) -> Event:
+        event = {"type": type_, "sequence_number": self._seq, **fields}
+        self._seq += 1
+        return event
+
+    def _lifecycle(self, type_: str) -> Event:
+        return self._event(type_, response=_snapshot(self.response))
+
+    def start(self) -> list[Event]:
+        """``response.created`` then ``response.in_progress``."""
+        return [self._lifecycle("response.created"), self._lifecycle("response.in_progress")]
+
+    def feed(self, event: me.ModelEvent) -> list[Event]:
+        """Translate one normalized event; returns the Responses events it yields."""
+        match event:
+            case me.TextDelta(key, delta):
+                return self._text(key, "output_text", delta)
+            case me.RefusalDelta(key, delta):
+                return self._text(key, "refusal", delta)
+            case me.Annotation(key, annotation):
+                return self._annotation(key, annotation)
+            case me.ReasoningDelta(key, delta):
+                return self._reasoning_text(key, delta)
+            case me.ReasoningSummaryDelta(key, index, delta):
+                return self._summary(key, index, delta)
+            case me.ReasoningEncrypted(key, encrypted, _):
+                events, open_item = self._open_item(key, "reasoning")
+                open_item.item["encrypted_content"] = encrypted
+                return events
+            case me.ToolCallStart(key, call_id, name):
+                return self._tool_start(key, call_id, name)
+            case me.ToolCallDelta(key, delta):
+                return self._tool_delta(key, delta)
+            case me.OpaqueItem(item):
+                return self._opaque(item)
+            case me.ItemDone(key):
+                if key not in self._open:
+                    return []
+                return self._close(self._open.pop(key), "completed")
+            case me.Usage():
+                self._usage = add_usage(self._usage, event)
+                return []
+            case me.Finish(reason):
+                self._finish = reason
+                return []
+            case _:
+                assert_never(event)
+
+    def end_turn(self) -> list[Event]:
+        """Close every item still open after a model turn (keys are per turn)."""
+        status = "incomplete" if self._finish == "length" else "completed"
+        events: list[Event] = []
+        for open_item in list(self._open.values()):
+            events += self._close(open_item, status)
+        self._open.clear()
+        return events
+
+    def finish(self, completed_at: int) -> list[Event]:
+        """Close open items and emit ``response.completed`` or ``response.incomplete``."""
+        events = self.end_turn()
+        response = self.response
+        response["usage"] = usage_object(self._usage) if self._usage else None
+        response["output_text"] = _output_text(response["output"])
+        if self._finish in ("length", "content_filter"):
+            reason = "max_output_tokens" if self._finish == "length" else "content_filter"
+            response["status"] = "incomplete"
+            response["incomplete_details"] = {"reason": reason}
+            events.append(self._lifecycle("response.incomplete"))
+        else:
+            response["status"] = "completed"
+            response["completed_at"] = completed_at
+            events.append(self._lifecycle("response.completed"))
+        return events
+
+    def fail(self, error: GatewayError) -> list[Event]:
+        """An ``error`` event then ``response.failed``; open items end ``incomplete``."""
+        events: list[Event] = []
+        for open_item in list(self._open.values()):
+            events += self._close(open_item, "incomplete")
+        self._open.clear()
+        self.response["status"] = "failed"
+        self.response["error"] = response_error(error)
+        self.response["usage"] = usage_object(self._usage) if self._usage else None
+        self.response["output_text"] = _output_text(self.response["output"])
+        events.append(error_event(error, self._seq))
+        self._seq += 1
+        events.append(self._lifecycle("response.failed"))
+        return events
+
+    @property
+    def function_calls(self) -> list[dict[str, Any]]:
+        """The function_call items produced so far."""
+        return [i for i in self.response["output"] if i.get("type") == "function_call"]
+
+    # -- items -----------------------------------------------------------------------------
+
+    def _open_item(self, key: str, kind: str) -> tuple[list[Event], _OpenItem]:
+        open_item = self._open.get(key)
+        if open_item is not None and open_item.item["type"] == kind:
+            return [], open_item
+        events = self._close(self._open.pop(key), "completed") if open_item is not None else []
+        item: dict[str, Any] = {"id": item_id(kind), "type": kind, "status": "in_progress"}
+        if kind == "message":
+            item.update(role="assistant", content=[])
+        elif kind == "reasoning":
+            item.update(summary=[])
+        output = self.response["output"]
+        open_item = _OpenItem(output_index=len(output), item=item)
+        output.append(item)
+        self._open[key] = open_item
+        added = _public_item(item, in_progress=True)
+        events.append(self._event("response.output_item.added", output_index=open_item.output_index,
+                                  item=added))
+        return events, open_item
+
+    def _close(self, open_item: _OpenItem, status: str) -> list[Event]:
+        events = self._close_part(open_item)
+        item = open_item.item
+        if item["type"] == "function_call":
+            item["arguments"] = "".join(open_item.args)
+            events.append(self._event("response.function_call_arguments.done", item_id=item["id"],
+                                      output_index=open_item.output_index, name=item["name"],
+                                      arguments=item["arguments"]))
+        events += self._close_summaries(open_item)
+        if item["type"] in ("message", "function_call", "reasoning"):
+            item["status"] = status
+        events.append(self._event("response.output_item.done", output_index=open_item.output_index,
+                                  item=_public_item(item)))
+        return events
+
+    def _opaque(self, item: dict[str, Any]) -> list[Event]:
+        item = {**item, "id": item_id(str(item.get("type", "item")))}
+        output = self.response["output"]
+        index = len(output)
+        output.append(item)
+        return [
+            self._event("response.output_item.added", output_index=index, item=item),
+            self._event("response.output_item.done", output_index=index, item=item),
+        ]
+
+    # -- message content -------------------------------------------------------------------
+
+    def _part_for(self, open_item: _OpenItem, kind: str) -> tuple[list[Event], _Part]:
+        part = open_item.part
+        if part is not None and part.kind == kind:
+            return [], part
+        events = self._close_part(open_item)
+        content = open_item.item.setdefault("content", [])
+        part = _Part(kind=kind, index=len(content))
+        empty = _empty_part(kind)
+        content.append(empty)
+        open_item.part = part
+        if kind != "reasoning_text":
+            events.append(self._event("response.content_part.added", item_id=open_item.item["id"],
+                                      output_index=open_item.output_index,
+                                      content_index=part.index, part=dict(empty)))
+        return events, part
+
+    def _close_part(self, open_item: _OpenItem) -> list[Event]:
+        part = open_item.part
+        if part is None:
+            return []
+        open_item.part = None
+        text = "".join(part.chunks)
+        common = {"item_id": open_item.item["id"], "output_index": open_item.output_index,
+                  "content_index": part.index}
+        final = _final_part(part.kind, text, part.annotations)
+        open_item.item["content"][part.index] = final
+        if part.kind == "reasoning_text":
+            return [self._event("response.reasoning.done", **common, text=text)]
+        done = (self._event("response.output_text.done", **common, text=text, logprobs=[])
+                if part.kind == "output_text"
+                else self._event("response.refusal.done", **common, refusal=text))
+        return [done, self._event("response.content_part.done", **common, part=dict(final))]
+
+    def _text(self, key: str, kind: str, delta: str) -> list[Event]:
+        events, open_item = self._open_item(key, "message")
+        more, part = self._part_for(open_item, kind)
+        events += more
+        part.chunks.append(delta)
+        common = {"item_id": open_item.item["id"], "output_index": open_item.output_index,
+                  "content_index": part.index, "delta": delta}
+        if kind == "output_text":
+            events.append(self._event("response.output_text.delta", **common, logprobs=[]))
+        else:
+            events.append(self._event("response.refusal.delta", **common))
+        return events
+
+    def _annotation(self, key: str, annotation: dict[str, Any]) -> list[Event]:
+        events, open_item = self._open_item(key, "message")
+        more, part = self._part_for(open_item, "output_text")
+        events += more
+        part.annotations.append(annotation)
+        events.append(self._event("response.output_text.annotation.added",
+                                  item_id=open_item.item["id"],
+                                  output_index=open_item.output_index, content_index=part.index,
+                                  annotation_index=len(part.annotations) - 1,
+                                  annotation=annotation))
+        return events
+
+    # -- reasoning -------------------------------------------------------------------------
+
+    def _reasoning_text(self, key: str, delta: str) -> list[Event]:
+        events, open_item = self._open_item(key, "reasoning")
+        more, part = self._part_for(open_item, "reasoning_text")
+        events += more
+        part.chunks.append(delta)
+        events.append(self._event("response.reasoning.delta", item_id=open_item.item["id"],
+                                  output_index=open_item.output_index,
+                                  content_index=part.index, delta=delta))
+        return events
+
+    def _summary(self, key: str, index: int, delta: str) -> list[Event]:
+        events, open_item = self._open_item(key, "reasoning")
+        common = {"item_id": open_item.item["id"], "output_index": open_item.output_index,
+                  "summary_index": index}
+        if index not in open_item.summary:
+            open_item.summary[index] = []
+            events.append(self._event("response.reasoning_summary_part.added", **common,
+                                      part={"type": "summary_text", "text": ""}))
+        open_item.summary[index].append(delta)
+        events.append(self._event("response.reasoning_summary_text.delta", **common, delta=delta))
+        return events
+
+    def _close_summaries(self, open_item: _OpenItem) -> list[Event]:
+        events: list[Event] = []
+        for index in sorted(open_item.summary):
+            text = "".join(open_item.summary[index])
+            part = {"type": "summary_text", "text": text}
+            open_item.item["summary"].append(part)
+            common = {"item_id": open_item.item["id"], "output_index": open_item.output_index,
+                      "summary_index": index}
+            events.append(self._event("response.reasoning_summary_text.done", **common, text=text))
+            events.append(self._event("response.reasoning_summary_part.done", **common, part=part))
+        open_item.summary.clear()
+        return events
+
+    # -- function calls --------------------------------------------------------------------
+
+    def _tool_start(self, key: str, call_id: str, name: str) -> list[Event]:
+        if key in self._open:
+            events = self._close(self._open.pop(key), "completed")
+        else:
+            events = []
+        item = {"id": item_id("function_call"), "type": "function_call", "status": "in_progress",
+                "call_id": call_id, "name": name, "arguments": ""}
+        output = self.response["output"]
+        open_item = _OpenItem(output_index=len(output), item=item)
+        output.append(item)
+        self._open[key] = open_item
+        events.append(self._event("response.output_item.added",
+                                  output_index=open_item.output_index, item=dict(item)))
+        return events
+
+    def _tool_delta(self, key: str, delta: str) -> list[Event]:
+        open_item = self._open.get(key)
+        if open_item is None or open_item.item["type"] != "function_call":
+            return []  # arguments without a start: nothing to attach them to
+        open_item.args.append(delta)
+        return [self._event("response.function_call_arguments.delta", item_id=open_item.item["id"],
+                            output_index=open_item.output_index, delta=delta)]
+
+
+def _empty_part(kind: str) -> dict[str, Any]:
+    if kind == "output_text":
+        return {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+    if kind == "refusal":
+        return {"type": "refusal", "refusal": ""}
+    return {"type": "reasoning_text", "text": ""}
+
+
+def _final_part(kind: str, text: str, annotations: list[dict[str, Any]]) -> dict[str, Any]:
+    if kind == "output_text":
+        return {"type": "output_text", "text": text, "annotations": annotations, "logprobs": []}
+    if kind == "refusal":
+        return {"type": "refusal", "refusal": text}
+    return {"type": "reasoning_text", "text": text}
+
+
+def _public_item(item: dict[str, Any], *, in_progress: bool = False) -> dict[str, Any]:
+    """A copy of an item for an event (content copied so later deltas don't alter it)."""
+    copy = dict(item)
+    if "content" in copy:
+        copy["content"] = [] if in_progress else [dict(p) for p in copy["content"]]
+    if "summary" in copy:
+        copy["summary"] = [] if in_progress else list(copy["summary"])
+    return copy
+
+
+def _snapshot(response: dict[str, Any]) -> dict[str, Any]:
+    """A shallow copy of the response good for one event (output list copied)."""
+    return {**response, "output": [_public_item(i) for i in response["output"]]}
+
+
+def _output_text(output: list[dict[str, Any]]) -> str:
+    return "".join(
+        part.get("text", "")
+        for item in output
+        if item.get("type") == "message"
+        for part in item.get("content", [])
+        if part.get("type") == "output_text"
+    )

@@ -1,0 +1,242 @@
+"""The storage actor: owns a ``Store`` and runs its blocking calls in worker threads.
+
+Saves are group-committed: every ``SaveResponse`` joins a pending batch, and one flusher task
+writes all that is pending in one transaction (one worker-thread call), then answers every asker
+of that batch together, so a save's ask returns only once the record is durable. While one batch
+is being written the next one gathers, so under load many saves share one commit. A failed write
+fails every asker of its batch with the same exception; the actor serves on.
+
+Reads run in worker threads bounded by a ``trio.CapacityLimiter``. A delete first writes the
+saves asked before it, so it is never undone by an earlier save committing after it.
+
+Cancellation: a save, once asked, is written even if its asker stops waiting (it is already part
+of a batch or about to be); a write in progress always completes or fails as a whole. On stop,
+and when the instance is torn down, what is pending is written and the store closed.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Literal, TypeVar, assert_never
+
+import attrs
+import trio
+
+from actors import Actor, Ask
+from openresponses.store.base import ItemsPage, Store, StoredResponse, validate_record
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class SaveResponse(Ask[None]):
+    """Store (upsert) a response; answered once it is committed."""
+
+    record: StoredResponse
+
+
+@attrs.frozen
+class GetResponse(Ask[StoredResponse | None]):
+    owner: str
+    response_id: str
+
+
+@attrs.frozen
+class DeleteResponse(Ask[bool]):
+    owner: str
+    response_id: str
+
+
+@attrs.frozen
+class LoadChain(Ask[list[StoredResponse] | None]):
+    """The response and its ancestors, oldest first (``Store.chain``)."""
+
+    owner: str
+    response_id: str
+
+
+@attrs.frozen(kw_only=True)
+class ListInputItems(Ask[ItemsPage | None]):
+    owner: str
+    response_id: str
+    limit: int = 20
+    order: Literal["asc", "desc"] = "desc"
+    after: str | None = None
+    before: str | None = None
+
+
+StorageMessage = SaveResponse | GetResponse | DeleteResponse | LoadChain | ListInputItems
+
+
+@attrs.define
+class _PendingSave:
+    """A save waiting for its batch to commit."""
+
+    record: StoredResponse
+    committed: trio.Event = attrs.Factory(trio.Event)
+    error: Exception | None = None
+
+
+class StorageStopped(RuntimeError):
+    """The store was closed; raised to a request that reaches it afterwards."""
+
+
+class StorageActor(Actor[StorageMessage]):
+    """Serves ``StorageMessage``s from the store ``store_factory`` opens in ``on_start``."""
+
+    concurrency = 256
+
+    def __init__(self, store_factory: Callable[[], Store], *, read_threads: int = 8) -> None:
+        self._store_factory = store_factory
+        self._store: Store | None = None
+        self._pending: list[_PendingSave] = []
+        self._wake = trio.Event()
+        self._flush_lock = trio.Lock()
+        self._readers = trio.CapacityLimiter(read_threads)
+        self._calls = 0  # store calls running in worker threads
+        self._calls_done = trio.Event()
+
+    async def on_start(self) -> None:
+        """Open the store (in a worker thread) and start the flusher."""
+        self._store = await trio.to_thread.run_sync(self._store_factory)
+        self.context.nursery.start_soon(self._flush_forever)
+
+    async def on_stop(self) -> None:
+        """Write what is pending, then close the store."""
+        await self._shutdown()
+
+    async def receive(self, message: StorageMessage) -> object:
+        match message:
+            case SaveResponse(record=record):
+                await self._save(record)
+                return None
+            case GetResponse(owner=owner, response_id=response_id):
+                return await self._read(lambda store: store.get(owner, response_id))
+            case DeleteResponse(owner=owner, response_id=response_id):
+                return await self._delete(owner, response_id)
+            case LoadChain(owner=owner, response_id=response_id):
+                return await self._read(lambda store: store.chain(owner, response_id))
+            case ListInputItems():
+                return await self._read(functools.partial(_list_items, message))
+            case _:
+                assert_never(message)
+
+    # -- writes ------------------------------------------------------------------------------
+
+    async def _save(self, record: StoredResponse) -> None:
+        """Queue the record for the next batch and wait until that batch is committed.
+
+        A record that could not be stored fails here alone, before it joins a batch.
+        Cancellation: stops waiting; the record is still written.
+        """
+        validate_record(record)
+        self._open()
+        pending = _PendingSave(record)
+        self._pending.append(pending)
+        self._wake.set()
+        await pending.committed.wait()
+        if pending.error is not None:
+            raise pending.error
+
+    async def _flush_forever(self) -> None:
+        """Write each gathered batch as soon as the previous one is done; on teardown (stop
+        or crash) write what is pending and close the store.
+        """
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake = trio.Event()
+                await self._flush()
+        finally:
+            await self._shutdown()
+
+    async def _flush(self) -> None:
+        """Write everything pending in one transaction and answer its askers.
+
+        Shielded: once taken, a batch is written and answered even if the caller is cancelled.
+        """
+        with trio.CancelScope(shield=True):
+            async with self._flush_lock:
+                batch, self._pending = self._pending, []
+                if not batch:
+                    return
+                records = [pending.record for pending in batch]
+                try:
+                    await self._call(lambda store: store.save_batch(records))
+                except Exception as exc:
+                    _answer(batch, exc)
+                else:
+                    _answer(batch, None)
+
+    async def _delete(self, owner: str, response_id: str) -> bool:
+        """Write the saves asked so far, then delete. Cancellation: the delete, once begun in
+        its thread, completes; the asker just does not hear the answer.
+        """
+        await self._flush()
+        return await self._call(lambda store: store.delete(owner, response_id))
+
+    async def _shutdown(self) -> None:
+        """Write until nothing is pending, let store calls in flight finish, close the store.
+
+        Shielded; safe to run twice (on_stop, then the flusher's teardown).
+        """
+        with trio.CancelScope(shield=True):
+            while True:
+                await self._flush()
+                if self._calls:
+                    self._calls_done = trio.Event()
+                    await self._calls_done.wait()
+                elif not self._pending:
+                    break
+            store, self._store = self._store, None
+            if store is not None:
+                await trio.to_thread.run_sync(store.close)
+
+    # -- store calls -------------------------------------------------------------------------
+
+    async def _read(self, call: Callable[[Store], T]) -> T:
+        """Run a read in a worker thread, at most ``read_threads`` at once."""
+        return await self._call(call, limiter=self._readers)
+
+    async def _call(
+        self, call: Callable[[Store], T], *, limiter: trio.CapacityLimiter | None = None
+    ) -> T:
+        """Run ``call(store)`` in a worker thread; the store stays open until it returns.
+
+        Raises ``StorageStopped`` once the store is closed. Cancellation: a call already
+        running in its thread is waited for, never abandoned.
+        """
+        store = self._open()
+        self._calls += 1
+        try:
+            return await trio.to_thread.run_sync(
+                call, store, limiter=limiter, abandon_on_cancel=False
+            )
+        finally:
+            self._calls -= 1
+            if not self._calls:
+                self._calls_done.set()
+
+    def _open(self) -> Store:
+        if self._store is None:
+            raise StorageStopped("storage is closed")
+        return self._store
+
+
+def _list_items(message: ListInputItems, store: Store) -> ItemsPage | None:
+    return store.input_items(
+        message.owner,
+        message.response_id,
+        limit=message.limit,
+        order=message.order,
+        after=message.after,
+        before=message.before,
+    )
+
+
+def _answer(batch: Sequence[_PendingSave], error: Exception | None) -> None:
+    """Wake every asker of ``batch`` with the outcome (no checkpoint: all or none)."""
+    for pending in batch:
+        pending.error = error
+        pending.committed.set()

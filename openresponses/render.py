@@ -1,0 +1,58 @@
+"""Rendering: JSON bodies, error envelopes and Server-Sent Events, all through orjson."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+from typing import Any
+
+import orjson
+from quart import Response
+
+from openresponses.errors import GatewayError, error_body
+
+_JSON = "application/json"
+_SSE_HEADERS = {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    "x-accel-buffering": "no",
+}
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response encoded with orjson."""
+    return Response(orjson.dumps(data), status=status, content_type=_JSON, headers=headers)
+
+
+def error_response(error: GatewayError) -> Response:
+    """The OpenAI error envelope with the error's status (and Retry-After when known)."""
+    headers = {}
+    if error.retry_after is not None:
+        headers["retry-after"] = str(max(1, round(error.retry_after)))
+    return json_response(error_body(error), error.status, headers)
+
+
+def sse_bytes(events: list[dict[str, Any]]) -> bytes:
+    """One SSE frame per event (``event:`` name duplicated in ``data.type``, as OpenAI does)."""
+    return b"".join(
+        b"event: " + event["type"].encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
+        for event in events
+    )
+
+
+def sse_response(
+    first: list[dict[str, Any]], rest: AsyncGenerator[list[dict[str, Any]], None]
+) -> Response:
+    """Stream ``first`` then every batch of ``rest`` as SSE; ``rest`` is closed when the client
+    goes away (the request's scope is cancelled, which cancels the upstream call)."""
+
+    async def body() -> AsyncIterator[bytes]:
+        async with aclosing(rest) as batches:
+            yield sse_bytes(first)
+            async for batch in batches:
+                yield sse_bytes(batch)
+
+    response = Response(body(), status=200, headers=_SSE_HEADERS)
+    response.timeout = None  # a stream may last as long as the model talks
+    return response
+

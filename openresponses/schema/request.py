@@ -1,0 +1,134 @@
+"""``POST /v1/responses`` bodies parsed into a typed, validated ``CreateResponse``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from openresponses.errors import InvalidRequest
+from openresponses.schema import validate as v
+from openresponses.schema.items import (
+    Item,
+    normalize_input,
+    normalize_tool_choice,
+    normalize_tools,
+)
+
+# Fields this gateway reads; anything else is kept in ``extra`` and relayed to OpenAI upstreams.
+_KNOWN = frozenset(
+    {
+        "model", "input", "instructions", "tools", "tool_choice", "parallel_tool_calls",
+        "temperature", "top_p", "max_output_tokens", "text", "reasoning", "metadata", "user",
+        "store", "stream", "previous_response_id", "include", "background", "max_tool_calls",
+        "truncation", "service_tier", "safety_identifier", "prompt_cache_key", "top_logprobs",
+        "presence_penalty", "frequency_penalty", "stream_options",
+    }
+)
+_FORMATS = ("text", "json_schema", "json_object")
+
+
+@attrs.frozen(kw_only=True)
+class CreateResponse:
+    model: str
+    input: list[Item]
+    instructions: str | None = None
+    tools: list[dict[str, Any]] = attrs.field(factory=list)
+    tool_choice: str | dict[str, Any] = "auto"
+    parallel_tool_calls: bool = True
+    temperature: float | None = None
+    top_p: float | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    top_logprobs: int | None = None
+    max_output_tokens: int | None = None
+    max_tool_calls: int | None = None
+    text_format: dict[str, Any] = attrs.field(factory=lambda: {"type": "text"})
+    text_verbosity: str | None = None
+    reasoning: dict[str, Any] | None = None
+    metadata: dict[str, str] = attrs.field(factory=dict)
+    user: str | None = None
+    safety_identifier: str | None = None
+    prompt_cache_key: str | None = None
+    service_tier: str | None = None
+    truncation: str = "disabled"
+    store: bool = True
+    stream: bool = False
+    background: bool = False
+    previous_response_id: str | None = None
+    include: list[str] = attrs.field(factory=list)
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+
+def _text_format(text: dict[str, Any] | None) -> dict[str, Any]:
+    fmt = (text or {}).get("format")
+    if fmt is None:
+        return {"type": "text"}
+    if not isinstance(fmt, dict) or fmt.get("type") not in _FORMATS:
+        raise InvalidRequest(
+            "Invalid 'text.format': expected a type of text, json_schema or json_object.",
+            param="text.format",
+            code="invalid_value",
+        )
+    if fmt["type"] == "json_schema":
+        v.req_str(fmt, "name", "text.format.name")
+        if not isinstance(fmt.get("schema"), dict):
+            raise InvalidRequest(
+                "Missing or invalid 'text.format.schema': expected an object.",
+                param="text.format.schema",
+            )
+    return fmt
+
+
+def _include(data: dict[str, Any]) -> list[str]:
+    include = v.opt_list(data, "include") or []
+    if not all(isinstance(x, str) for x in include):
+        raise InvalidRequest("Invalid 'include': expected an array of strings.", param="include")
+    return include
+
+
+def _sampling(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "temperature": v.opt_number(data, "temperature", low=0, high=2),
+        "top_p": v.opt_number(data, "top_p", low=0, high=1),
+        "presence_penalty": v.opt_number(data, "presence_penalty", low=-2, high=2),
+        "frequency_penalty": v.opt_number(data, "frequency_penalty", low=-2, high=2),
+        "top_logprobs": v.opt_int(data, "top_logprobs", low=0, high=20),
+        "max_output_tokens": v.opt_int(data, "max_output_tokens", low=1, high=10_000_000),
+        "max_tool_calls": v.opt_int(data, "max_tool_calls", low=0, high=10_000),
+    }
+
+
+def parse_create_response(data: Any) -> CreateResponse:
+    """Validate a decoded JSON body. Raises ``InvalidRequest`` naming the bad ``param``."""
+    if not isinstance(data, dict):
+        raise InvalidRequest("The request body must be a JSON object.", code="invalid_json")
+    text = v.opt_dict(data, "text")
+    truncation = v.opt_str(data, "truncation") or "disabled"
+    if truncation not in ("auto", "disabled"):
+        raise InvalidRequest("Invalid 'truncation': expected auto or disabled.",
+                             param="truncation")
+    return CreateResponse(
+        model=v.req_str(data, "model"),
+        input=normalize_input(data.get("input")),
+        instructions=v.opt_str(data, "instructions"),
+        tools=normalize_tools(data.get("tools")),
+        tool_choice=normalize_tool_choice(data.get("tool_choice")),
+        parallel_tool_calls=v.opt_bool(data, "parallel_tool_calls") is not False,
+        text_format=_text_format(text),
+        text_verbosity=v.opt_str(text or {}, "verbosity", "text.verbosity"),
+        reasoning=v.opt_dict(data, "reasoning"),
+        metadata=v.metadata(data) or {},
+        user=v.opt_str(data, "user"),
+        safety_identifier=v.opt_str(data, "safety_identifier"),
+        prompt_cache_key=v.opt_str(data, "prompt_cache_key"),
+        service_tier=v.opt_str(data, "service_tier"),
+        truncation=truncation,
+        store=v.opt_bool(data, "store") is not False,
+        stream=v.opt_bool(data, "stream") is True,
+        background=v.opt_bool(data, "background") is True,
+        previous_response_id=v.opt_str(data, "previous_response_id"),
+        include=_include(data),
+        extra={k: val for k, val in data.items() if k not in _KNOWN},
+        **_sampling(data),
+    )

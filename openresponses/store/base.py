@@ -1,0 +1,132 @@
+"""The storage interface: what the storage actor needs from a backend, and how to open one.
+
+Backends are synchronous: the storage actor calls them from worker threads, so a backend may
+block on disk or network I/O freely. Every read is scoped by ``owner`` (the hash of the caller's
+key): another owner's records are invisible, exactly as if they did not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal, Protocol
+
+import attrs
+
+Order = Literal["asc", "desc"]
+
+
+@attrs.frozen(kw_only=True)
+class StoredResponse:
+    """One response as stored: the Response object sent to the client and this turn's input."""
+
+    id: str
+    owner: str  # hash of the caller's key: tenant isolation
+    response: dict[str, Any]  # the full Response JSON object as sent to the client
+    input_items: list[dict[str, Any]]  # this turn's input items, each with a unique str "id"
+    previous_response_id: str | None
+    created_at: int
+
+
+@attrs.frozen
+class ItemsPage:
+    """One page of a response's input items, in the order asked for."""
+
+    data: list[dict[str, Any]]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class Store(Protocol):
+    """A response store. Methods are blocking and thread-safe; call them from worker threads."""
+
+    def save_batch(self, records: Sequence[StoredResponse]) -> None:
+        """Write ``records`` in one transaction, upserting by id (later records win).
+
+        All or nothing: on error nothing of the batch is stored. A record whose id already
+        belongs to another owner is an error (``ValueError``).
+        """
+        ...
+
+    def get(self, owner: str, response_id: str) -> StoredResponse | None:
+        """The response, or None if unknown for this owner."""
+        ...
+
+    def delete(self, owner: str, response_id: str) -> bool:
+        """Delete the response and its input items; False if unknown for this owner."""
+        ...
+
+    def chain(self, owner: str, response_id: str) -> list[StoredResponse] | None:
+        """The response and its ancestors via ``previous_response_id``, oldest first.
+
+        One query however deep the chain. The chain stops at an ancestor that was deleted (or
+        belongs to another owner). None if ``response_id`` is unknown for this owner.
+        """
+        ...
+
+    def input_items(
+        self,
+        owner: str,
+        response_id: str,
+        *,
+        limit: int,
+        order: Order,
+        after: str | None,
+        before: str | None,
+    ) -> ItemsPage | None:
+        """A page of the response's input items; None if the response is unknown for this owner.
+
+        ``after`` / ``before`` are item ids, read in the listing ``order``: ``after`` starts the
+        page just past that item, ``before`` ends it just short of it (the ``limit`` items
+        nearest the cursor). ``has_more`` says whether items remain beyond the page in the
+        direction being paged. An unknown cursor id gives an empty page.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release every connection. Not to be called while other calls are running."""
+        ...
+
+
+def validate_record(record: StoredResponse) -> None:
+    """Raise ``ValueError`` if the record cannot be stored (input item ids missing or repeated).
+
+    Cheap and pure, so the storage actor checks each record before it joins a batch: one bad
+    record then fails only its own save, not the whole batch.
+    """
+    seen: set[str] = set()
+    for position, item in enumerate(record.input_items):
+        item_id = item.get("id")
+        if not isinstance(item_id, str) or not item_id:
+            raise ValueError(f"input item {position} of response {record.id} has no string id")
+        if item_id in seen:
+            raise ValueError(f"input item id {item_id} repeats in response {record.id}")
+        seen.add(item_id)
+
+
+def check_page_args(limit: int, order: str) -> None:
+    """Raise ``ValueError`` for a limit below 1 or an order other than asc / desc."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    if order not in ("asc", "desc"):
+        raise ValueError("order must be 'asc' or 'desc'")
+
+
+def open_store(url: str) -> Store:
+    """Open the store a URL names, creating the database (and its directory) if needed.
+
+    ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or ``sqlite:///:memory:``.
+    Raises ``ValueError`` for any other URL; the message names only the scheme, never the rest
+    (a database URL may carry a password).
+    """
+    scheme, sep, _ = url.partition("://")
+    if not sep:
+        raise ValueError("store URL must look like sqlite:///path/to/file.db")
+    if scheme == "sqlite":
+        from openresponses.store.sqlite import SqliteStore
+
+        path = url.removeprefix("sqlite:///")
+        if path == url or not path:
+            raise ValueError("sqlite store URL must look like sqlite:///path/to/file.db")
+        return SqliteStore(path)
+    raise ValueError(f"unsupported store URL scheme {scheme!r}: supported is 'sqlite'")

@@ -1,0 +1,57 @@
+"""End-to-end fixtures: a fake provider server and a real gateway (hypercorn, port 0)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from functools import partial
+from pathlib import Path
+
+import openai
+import pytest
+import trio
+
+from openresponses.config import load_config
+from openresponses.server import serve
+from tests.fakes.upstream import FakeUpstream
+
+CLIENT_KEY = "test-client-key-0001"
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[FakeUpstream]:
+    fake = FakeUpstream()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(fake.serve)
+        yield fake
+        nursery.cancel_scope.cancel()
+
+
+def gateway_env(upstream: FakeUpstream, tmp_path: Path) -> dict[str, str]:
+    return {
+        "OPENAI_BASE_URL": f"{upstream.url}/v1",
+        "GROQ_BASE_URL": f"{upstream.url}/openai/v1",
+        "ANTHROPIC_BASE_URL": upstream.url,
+        "OPENRESPONSES_STORE": f"sqlite:///{tmp_path}/gateway.db",
+        "OPENRESPONSES_SHUTDOWN_GRACE": "2",
+    }
+
+
+@pytest.fixture
+async def gateway_url(upstream: FakeUpstream, tmp_path: Path) -> AsyncIterator[str]:
+    """Base URL (``…/v1``) of a gateway whose providers all point at ``upstream``; shut down
+    gracefully (actors stopped, storage flushed, connections closed) after the test."""
+    config = load_config(env=gateway_env(upstream, tmp_path), path=None)
+    shutdown = trio.Event()
+    async with trio.open_nursery() as nursery:
+        binds = await nursery.start(
+            partial(serve, config, host="127.0.0.1", port=0, shutdown=shutdown)
+        )
+        yield f"{binds[0]}/v1"
+        shutdown.set()
+
+
+@pytest.fixture
+def client(gateway_url: str) -> Iterator[openai.OpenAI]:
+    """The official SDK, pointed at the gateway (use it via trio.to_thread.run_sync)."""
+    with openai.OpenAI(base_url=gateway_url, api_key=CLIENT_KEY, max_retries=0) as sdk:
+        yield sdk

@@ -1,0 +1,269 @@
+"""The storage actor: group commit, read-after-write, failures, cancellation, stop."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import pytest
+import trio
+import trio.testing
+
+from actors import ActorRef, open_supervisor
+from actors.testing import started
+from openresponses.gateway.storage import (
+    DeleteResponse,
+    GetResponse,
+    ListInputItems,
+    LoadChain,
+    SaveResponse,
+    StorageActor,
+    StorageMessage,
+)
+from openresponses.store.base import ItemsPage, StoredResponse
+from openresponses.store.sqlite import SqliteStore
+
+
+class Boom(Exception):
+    """The failure ``RecordingStore`` injects."""
+
+
+class RecordingStore:
+    """A SqliteStore that records batches, can hold a write at a gate, and can fail one."""
+
+    def __init__(self, path: str = ":memory:") -> None:
+        self.inner = SqliteStore(path)
+        self.batches: list[list[str]] = []
+        self.gate: threading.Event | None = None  # when set, writes wait for it
+        self.fail_ids: set[str] = set()  # a batch holding any of these raises Boom
+        self.closed = False
+
+    def save_batch(self, records: Sequence[StoredResponse]) -> None:
+        self.batches.append([r.id for r in records])
+        if self.gate is not None:
+            self.gate.wait(timeout=10)
+        if self.fail_ids & {r.id for r in records}:
+            raise Boom("disk on fire")
+        self.inner.save_batch(records)
+
+    def get(self, owner: str, response_id: str) -> StoredResponse | None:
+        return self.inner.get(owner, response_id)
+
+    def delete(self, owner: str, response_id: str) -> bool:
+        return self.inner.delete(owner, response_id)
+
+    def chain(self, owner: str, response_id: str) -> list[StoredResponse] | None:
+        return self.inner.chain(owner, response_id)
+
+    def input_items(
+        self,
+        owner: str,
+        response_id: str,
+        *,
+        limit: int,
+        order: Literal["asc", "desc"],
+        after: str | None,
+        before: str | None,
+    ) -> ItemsPage | None:
+        return self.inner.input_items(
+            owner, response_id, limit=limit, order=order, after=after, before=before
+        )
+
+    def close(self) -> None:
+        self.closed = True
+        self.inner.close()
+
+
+def record(
+    response_id: str, *, previous: str | None = None, owner: str = "alice"
+) -> StoredResponse:
+    return StoredResponse(
+        id=response_id,
+        owner=owner,
+        response={"id": response_id, "status": "completed"},
+        input_items=[{"id": f"{response_id}_in", "type": "message"}],
+        previous_response_id=previous,
+        created_at=0,
+    )
+
+
+def actor_of(store: RecordingStore) -> StorageActor:
+    return StorageActor(lambda: store)
+
+
+async def save_many(ref: ActorRef[StorageMessage], ids: Sequence[str]) -> None:
+    async with trio.open_nursery() as nursery:
+        for response_id in ids:
+            nursery.start_soon(ref.ask, SaveResponse(record(response_id)))
+
+
+async def test_concurrent_saves_share_few_transactions() -> None:
+    store = RecordingStore()
+    store.gate = threading.Event()
+    ids = [f"resp_{n}" for n in range(100)]
+    async with started(lambda: actor_of(store), mailbox_size=256) as ref:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(save_many, ref, ids)
+            await trio.testing.wait_all_tasks_blocked()
+            store.gate.set()  # first batch was taken; the rest gathered meanwhile
+        assert sorted(i for batch in store.batches for i in batch) == sorted(ids)
+        assert len(store.batches) <= 3
+        found = await ref.ask(GetResponse("alice", "resp_99"))
+        assert found == record("resp_99")
+
+
+async def test_get_right_after_save_sees_the_record(tmp_path: Path) -> None:
+    store = RecordingStore(str(tmp_path / "store.db"))
+    async with started(lambda: actor_of(store)) as ref:
+        for n in range(20):
+            await ref.ask(SaveResponse(record(f"resp_{n}")))
+            assert await ref.ask(GetResponse("alice", f"resp_{n}")) == record(f"resp_{n}")
+
+
+async def test_failed_write_fails_every_asker_of_its_batch_and_actor_serves_on() -> None:
+    store = RecordingStore()
+    store.gate = threading.Event()
+    store.fail_ids = {"resp_bad"}
+    outcomes: dict[str, str] = {}
+
+    async def save(response_id: str) -> None:
+        try:
+            await ref.ask(SaveResponse(record(response_id)))
+        except Boom:
+            outcomes[response_id] = "failed"
+        else:
+            outcomes[response_id] = "saved"
+
+    async with started(lambda: actor_of(store)) as ref:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(save, "resp_first")
+            await trio.testing.wait_all_tasks_blocked()  # resp_first is at the gate
+            for response_id in ("resp_a", "resp_bad", "resp_b"):
+                nursery.start_soon(save, response_id)
+            await trio.testing.wait_all_tasks_blocked()
+            store.gate.set()
+        assert [sorted(batch) for batch in store.batches] == [
+            ["resp_first"],
+            ["resp_a", "resp_b", "resp_bad"],
+        ]
+        assert outcomes == {
+            "resp_first": "saved",
+            "resp_a": "failed",
+            "resp_bad": "failed",
+            "resp_b": "failed",
+        }
+        assert await ref.ask(GetResponse("alice", "resp_a")) is None  # all or nothing
+        await ref.ask(SaveResponse(record("resp_after")))
+        assert await ref.ask(GetResponse("alice", "resp_after")) is not None
+
+
+async def test_invalid_record_fails_only_its_own_save() -> None:
+    store = RecordingStore()
+    bad = StoredResponse(
+        id="resp_bad",
+        owner="alice",
+        response={},
+        input_items=[{"type": "message"}],
+        previous_response_id=None,
+        created_at=0,
+    )
+    async with started(lambda: actor_of(store)) as ref:
+        with pytest.raises(ValueError, match="no string id"):
+            await ref.ask(SaveResponse(bad))
+        await ref.ask(SaveResponse(record("resp_good")))
+        assert store.batches == [["resp_good"]]
+
+
+async def test_cancelled_asker_does_not_stop_its_write() -> None:
+    store = RecordingStore()
+    store.gate = threading.Event()
+    async with started(lambda: actor_of(store)) as ref:
+        with trio.move_on_after(0.05) as scope:
+            await ref.ask(SaveResponse(record("resp_1")))  # waits at the gate
+        assert scope.cancelled_caught
+        store.gate.set()
+        await ref.ask(SaveResponse(record("resp_2")))  # queued behind the first write
+        assert await ref.ask(GetResponse("alice", "resp_1")) == record("resp_1")
+        assert store.batches == [["resp_1"], ["resp_2"]]
+
+
+async def test_delete_comes_after_saves_asked_before_it() -> None:
+    store = RecordingStore()
+    store.gate = threading.Event()
+    async with started(lambda: actor_of(store)) as ref:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ref.ask, SaveResponse(record("resp_first")))
+            await trio.testing.wait_all_tasks_blocked()
+            with trio.move_on_after(0.05):
+                await ref.ask(SaveResponse(record("resp_1")))  # gives up; stays pending
+            store.gate.set()
+        assert await ref.ask(DeleteResponse("alice", "resp_1")) is True
+        assert await ref.ask(GetResponse("alice", "resp_1")) is None
+
+
+async def test_stop_writes_pending_saves_and_closes_the_store(tmp_path: Path) -> None:
+    path = str(tmp_path / "store.db")
+    store = RecordingStore(path)
+    store.gate = threading.Event()
+    async with started(lambda: actor_of(store)) as ref:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ref.ask, SaveResponse(record("resp_first")))
+            await trio.testing.wait_all_tasks_blocked()
+            with trio.move_on_after(0.05):
+                await ref.ask(SaveResponse(record("resp_pending")))
+            nursery.start_soon(ref.stop)
+            await trio.testing.wait_all_tasks_blocked()
+            store.gate.set()
+    assert store.closed
+    reopened = SqliteStore(path)
+    try:
+        assert reopened.get("alice", "resp_first") is not None
+        assert reopened.get("alice", "resp_pending") is not None
+    finally:
+        reopened.close()
+
+
+async def test_chain_and_input_items_are_read_through_the_actor() -> None:
+    store = RecordingStore()
+    async with started(lambda: actor_of(store)) as ref:
+        await ref.ask(SaveResponse(record("resp_0")))
+        await ref.ask(SaveResponse(record("resp_1", previous="resp_0")))
+        chain = await ref.ask(LoadChain("alice", "resp_1"))
+        assert chain is not None
+        assert [r.id for r in chain] == ["resp_0", "resp_1"]
+        assert await ref.ask(LoadChain("mallory", "resp_1")) is None
+        page = await ref.ask(ListInputItems(owner="alice", response_id="resp_1", limit=5))
+        assert page == ItemsPage(
+            [{"id": "resp_1_in", "type": "message"}], "resp_1_in", "resp_1_in", False
+        )
+        assert await ref.ask(ListInputItems(owner="mallory", response_id="resp_1")) is None
+
+
+async def test_store_that_cannot_open_fails_the_start() -> None:
+    def broken() -> SqliteStore:
+        raise RuntimeError("store schema version 9 is newer than this gateway's (1)")
+
+    async with open_supervisor() as supervisor:
+        with pytest.raises(RuntimeError, match="newer"):
+            await supervisor.start(lambda: StorageActor(broken), name="storage")
+
+
+async def test_teardown_by_cancellation_finishes_the_write_and_closes(tmp_path: Path) -> None:
+    path = str(tmp_path / "store.db")
+    store = RecordingStore(path)
+    store.gate = threading.Event()
+    with trio.CancelScope() as cancel:
+        async with started(lambda: actor_of(store)) as ref:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(ref.ask, SaveResponse(record("resp_first")))
+                await trio.testing.wait_all_tasks_blocked()  # the write waits at the gate
+                cancel.cancel()  # tears the actor down without on_stop
+                threading.Timer(0.05, store.gate.set).start()
+    assert store.closed
+    reopened = SqliteStore(path)
+    try:
+        assert reopened.get("alice", "resp_first") == record("resp_first")
+    finally:
+        reopened.close()

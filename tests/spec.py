@@ -1,0 +1,130 @@
+"""Validation of what the gateway emits against OpenAI's and Open Responses' OpenAPI specs.
+
+Both documents live in ../shared/spec (override with OPENRESPONSES_SHARED_DIR). Each schema is
+checked with jsonschema (Draft 2020-12, which OpenAPI 3.1 uses), ``$ref``s resolved inside the
+document. Stream events are checked against the union member their ``type`` names in each spec.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+
+def shared_dir() -> Path:
+    env = os.environ.get("OPENRESPONSES_SHARED_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@functools.cache
+def _openai() -> dict[str, Any]:
+    with open(shared_dir() / "spec" / "openai-openapi.yaml") as f:
+        loaded: dict[str, Any] = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return loaded
+
+
+@functools.cache
+def _open_responses() -> dict[str, Any]:
+    with open(shared_dir() / "spec" / "openresponses-openapi.json") as f:
+        loaded: dict[str, Any] = json.load(f)
+    return loaded
+
+
+URIS = {"openai": "urn:openai", "openresponses": "urn:openresponses"}
+
+
+@functools.cache
+def _registry() -> Registry[Any]:
+    resources = [
+        (URIS["openai"], Resource.from_contents(_openai(), default_specification=DRAFT202012)),
+        (URIS["openresponses"],
+         Resource.from_contents(_open_responses(), default_specification=DRAFT202012)),
+    ]
+    return Registry().with_resources(resources)
+
+
+@functools.cache
+def validator(spec: str, schema: str) -> Draft202012Validator:
+    ref = {"$ref": f"{URIS[spec]}#/components/schemas/{schema}"}
+    return Draft202012Validator(ref, registry=_registry())
+
+
+def check(spec: str, schema: str, instance: Any) -> None:
+    """Raise AssertionError listing every violation of ``schema`` in ``spec``."""
+    errors = sorted(validator(spec, schema).iter_errors(instance), key=lambda e: list(e.path))
+    if errors:
+        lines = [f"{list(e.absolute_path)}: {e.message[:300]}" for e in errors[:10]]
+        raise AssertionError(f"{spec}:{schema} violations:\n" + "\n".join(lines))
+
+
+# OpenAI's spec types these Response keys as non-nullable, yet OpenAI itself sends them as null
+# (see transcript B02: "usage":null,"user":null in response.created). Open Responses requires
+# them present. So null is allowed for exactly these keys when checking against OpenAI's spec.
+_OPENAI_NULLABLE_IN_PRACTICE = ("usage", "user")
+
+
+def _as_openai_sends(response: dict[str, Any]) -> dict[str, Any]:
+    return {k: val for k, val in response.items()
+            if not (k in _OPENAI_NULLABLE_IN_PRACTICE and val is None)}
+
+
+def check_response(response: dict[str, Any]) -> None:
+    """A Response body valid for both OpenAI (``Response``) and Open Responses
+    (``ResponseResource``, every key present)."""
+    check("openai", "Response", _as_openai_sends(response))
+    check("openresponses", "ResponseResource", response)
+
+
+@functools.cache
+def _event_schemas(spec: str) -> dict[str, str]:
+    """event type → schema name, from each spec's stream event union."""
+    doc = _openai() if spec == "openai" else _open_responses()
+    schemas = doc["components"]["schemas"]
+    found: dict[str, str] = {}
+    for name, schema in schemas.items():
+        props = schema.get("properties", {})
+        type_prop = props.get("type", {})
+        values = type_prop.get("enum") or ([type_prop["const"]] if "const" in type_prop else [])
+        if len(values) == 1 and isinstance(values[0], str) and (
+            name.endswith("Event") and ("Stream" in name or name.startswith("Response")
+                                        or name.startswith("Error"))
+        ):
+            found.setdefault(values[0], name)
+    return found
+
+
+def check_event(event: dict[str, Any]) -> int:
+    """Validate one stream event against every spec that defines its type.
+
+    Returns how many specs checked it; an event neither spec knows fails.
+    """
+    checked = 0
+    for spec in ("openai", "openresponses"):
+        schema = _event_schemas(spec).get(event["type"])
+        if schema is not None:
+            instance = event
+            if spec == "openai" and isinstance(event.get("response"), dict):
+                instance = {**event, "response": _as_openai_sends(event["response"])}
+            check(spec, schema, instance)
+            checked += 1
+    assert checked, f"no spec defines the event type {event['type']!r}"
+    return checked
+
+
+def check_stream(events: list[dict[str, Any]]) -> None:
+    """Every event valid, sequence numbers 0..n-1, one terminal event at the end."""
+    assert [e["sequence_number"] for e in events] == list(range(len(events)))
+    for event in events:
+        check_event(event)
+    assert events[0]["type"] == "response.created"
+    terminal = {"response.completed", "response.incomplete", "response.failed"}
+    assert events[-1]["type"] in terminal
+    assert sum(e["type"] in terminal for e in events) == 1
