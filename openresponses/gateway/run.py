@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 
 from actors import ActorRef, MailboxFull
+from openresponses.auth import Caller
 from openresponses.config import Config
 from openresponses.errors import (
     GatewayError,
@@ -39,14 +40,6 @@ from openresponses.schema.request import CreateResponse
 from openresponses.store.base import StoredResponse
 
 logger = logging.getLogger("openresponses.run")
-
-
-@attrs.frozen
-class Caller:
-    """Who is calling: ``owner`` scopes stored data; ``bearer`` may be forwarded upstream."""
-
-    owner: str
-    bearer: str = attrs.field(repr=False)
 
 
 @attrs.frozen
