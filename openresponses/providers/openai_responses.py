@@ -53,7 +53,7 @@ class ResponsesProtocol:
         """The upstream body: our fields over ``call.extra`` (unknown fields pass through)."""
         body: JSON = dict(call.extra)
         body["model"] = call.model
-        body["input"] = [item for item in call.input if _sendable(item)]
+        body["input"] = [_without_id(item) for item in call.input if _sendable(item)]
         optional = {
             "instructions": call.instructions,
             "tool_choice": call.tool_choice,
@@ -103,9 +103,26 @@ class ResponsesProtocol:
         return map_openai_error(status, body, headers)
 
 
+# encrypted_content minted by another provider's translation carries its family as a prefix
+# (``anthropic:…``); OpenAI's own is an opaque blob without one.
+_FOREIGN_REASONING = ("anthropic:",)
+
+
 def _sendable(item: Item) -> bool:
-    """Reasoning without ``encrypted_content`` cannot be resolved with ``store: false``."""
-    return item.get("type") != "reasoning" or bool(item.get("encrypted_content"))
+    """Reasoning without ``encrypted_content`` cannot be resolved with ``store: false``, and
+    reasoning produced by another provider would be rejected: both are dropped."""
+    if item.get("type") != "reasoning":
+        return True
+    encrypted = item.get("encrypted_content")
+    return bool(encrypted) and not str(encrypted).startswith(_FOREIGN_REASONING)
+
+
+def _without_id(item: Item) -> Item:
+    """Items go upstream without our ids: with ``store: false`` OpenAI cannot resolve them,
+    and they are optional in input."""
+    if "id" not in item:
+        return item
+    return {k: v for k, v in item.items() if k != "id"}
 
 
 def item_events(item: JSON, fallback_key: str) -> list[ModelEvent]:

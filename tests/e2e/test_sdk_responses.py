@@ -172,3 +172,19 @@ async def test_store_false_is_not_retrievable(client: openai.OpenAI) -> None:
     assert created.store is False
     with pytest.raises(openai.NotFoundError):
         await in_thread(client.responses.retrieve, created.id)
+
+
+async def test_upstream_failure_mid_stream_ends_failed_and_is_stored_failed(
+    gateway_url: str, client: openai.OpenAI, upstream: FakeUpstream
+) -> None:
+    upstream.queue(Script(text="partial answer here", chunks=3, error_after=2))
+    events = await stream_events(gateway_url, {"model": "groq@m", "input": "go"})
+    check_stream(events)
+    assert [e["type"] for e in events[-2:]] == ["error", "response.failed"]
+    failed = events[-1]["response"]
+    assert failed["status"] == "failed"
+    assert failed["error"]["code"] == "server_error"
+    assert failed["output"][0]["status"] == "incomplete"
+    stored = await in_thread(client.responses.retrieve, failed["id"])
+    assert stored.status == "failed"
+    assert stored.output_text == failed["output_text"]

@@ -31,6 +31,7 @@ class Script:
     output_tokens: int = 7
     chunks: int = 4  # how many text deltas a stream splits the text into
     delay: float = 0.0  # seconds between streamed chunks
+    error_after: int | None = None  # chat streams: an in-band error event after N text deltas
 
 
 def split(text: str, n: int) -> list[str]:
@@ -81,6 +82,9 @@ def chat_stream(script: Script, model: str) -> list[bytes]:
 
     out = [chunk({"role": "assistant", "content": ""})]
     out += [chunk({"content": piece}) for piece in split(script.text, script.chunks)]
+    if script.error_after is not None:
+        error = {"error": {"message": "upstream exploded", "type": "server_error"}}
+        return [*out[: script.error_after + 1], sse(error, "error")]
     for i, call in enumerate(script.tool_calls):
         out.append(chunk({"tool_calls": [{"index": i, "id": call.call_id, "type": "function",
                                           "function": {"name": call.name, "arguments": ""}}]}))

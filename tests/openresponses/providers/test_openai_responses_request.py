@@ -58,8 +58,11 @@ def test_reasoning_items_without_encrypted_content_are_dropped() -> None:
     drop = {"type": "reasoning", "id": "rs_2", "summary": [{"type": "summary_text", "text": "x"}]}
     call = {"type": "function_call", "id": "fc_1", "call_id": "c", "name": "f", "arguments": "{}"}
     out = {"type": "function_call_output", "call_id": "c", "output": "1", "status": "completed"}
-    body = build(input=[USER, keep, drop, call, out])
-    assert body["input"] == [USER, keep, call, out]
+    foreign = {"type": "reasoning", "id": "rs_3", "summary": [],
+               "encrypted_content": "anthropic:thinking:sig"}
+    body = build(input=[USER, keep, drop, foreign, call, out])
+    no_id = [{k: v for k, v in i.items() if k != "id"} for i in (USER, keep, call, out)]
+    assert body["input"] == no_id
 
 
 @pytest.mark.parametrize("model", ["o3-mini", "o4-mini", "gpt-5", "gpt-5.5", "o1"])
