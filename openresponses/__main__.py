@@ -1,4 +1,5 @@
-"""Command line: ``openresponses serve [--host H] [--port P] [--config FILE]``."""
+"""Command line: ``openresponses serve [--host H] [--port P] [--config FILE]``,
+``openresponses keys create|list|revoke``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from functools import partial
 import trio
 
 from openresponses.config import load_config
+from openresponses.keys.cli import add_key_commands, run_key_command
+from openresponses.observability.logs import config_secrets, configure_logging
 from openresponses.server import serve
 
 
@@ -21,6 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--host", default=None, help="bind address (default 0.0.0.0)")
     run.add_argument("--port", type=int, default=None, help="port (default 6644)")
     run.add_argument("--config", default=None, help="TOML config file (openresponses.toml)")
+    add_key_commands(commands)
     return parser
 
 
@@ -33,7 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"openresponses: bad configuration: {exc}", file=sys.stderr)
         return 2
     if args.command == "serve":
+        configure_logging(config_secrets(config))  # JSON lines on stderr, secrets masked
         trio.run(partial(serve, config, host=args.host, port=args.port))
+    if args.command == "keys":
+        return run_key_command(args, config)
     return 0
 
 

@@ -1,32 +1,109 @@
-"""Who is calling: the bearer token resolved to a ``Caller`` (owner id + forwardable key)."""
+"""Who is calling: the bearer token resolved to a ``Caller`` (owner id, rights, forwardable key).
+
+Two modes (``OPENRESPONSES_AUTH``):
+
+- ``passthrough`` (default): any bearer is accepted; its hash owns what it stores, and it is
+  forwarded upstream to providers for which the server has no key of its own.
+- ``keys``: the bearer must be a gateway key (``openresponses.keys``): unknown, revoked or
+  expired → 401; a model outside the key's ``allowed`` globs → 403. Nothing is forwarded:
+  provider credentials come from the server only.
+
+The admission hook (``routes.admission``) authenticates each ``/v1`` request once and keeps the
+``Caller`` on ``quart.g``; routes read it with ``caller_from_headers``.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import time
 
 import attrs
-from quart import request
+from quart import g, request
 
-from openresponses.errors import AuthenticationFailed
+from openresponses.config import Config
+from openresponses.errors import AuthenticationFailed, PermissionDenied
+from openresponses.keys import KeyDirectory, KeyLimits, hash_key, model_allowed
 
 
 @attrs.frozen
 class Caller:
-    """``owner`` scopes stored data (the key's hash); ``bearer`` may be forwarded upstream."""
+    """``owner`` scopes stored data (the key's hash); ``bearer`` may be forwarded upstream
+    (empty in keys mode); the rest comes from the gateway key, if any."""
 
     owner: str
     bearer: str = attrs.field(repr=False)
+    key_id: str | None = None
+    key_name: str | None = None
+    allowed: tuple[str, ...] = ()  # globs; () = every model
+    limits: KeyLimits | None = None
+
+
+def bearer_token() -> str | None:
+    """The token of ``Authorization: Bearer …``, or None."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def _missing() -> AuthenticationFailed:
+    return AuthenticationFailed(
+        "You didn't provide an API key. Provide it in the Authorization header "
+        "(Authorization: Bearer YOUR_KEY).",
+        code="missing_api_key",
+    )
 
 
 def caller_from_headers() -> Caller:
-    """The caller named by ``Authorization: Bearer …``; 401 when missing."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        raise AuthenticationFailed(
-            "You didn't provide an API key. Provide it in the Authorization header "
-            "(Authorization: Bearer YOUR_KEY).",
-            code="missing_api_key",
-        )
-    return Caller(owner=hashlib.sha256(token.encode()).hexdigest(), bearer=token)
+    """The caller of this request: the one the admission hook authenticated, else (outside
+    ``/v1``) the bearer in passthrough terms. 401 when there is none."""
+    caller: Caller | None = g.get("caller")
+    if caller is not None:
+        return caller
+    token = bearer_token()
+    if token is None:
+        raise _missing()
+    return Caller(owner=hash_key(token), bearer=token)
+
+
+async def authenticate(config: Config, keys: KeyDirectory, token: str | None) -> Caller:
+    """The ``Caller`` a bearer token names in the configured mode; 401 if it names none.
+
+    Never puts the token in an error. Cancellation: nothing to undo.
+    """
+    if token is None:
+        raise _missing()
+    owner = hash_key(token)
+    if config.auth == "passthrough":
+        return Caller(owner=owner, bearer=token)
+    record = await keys.find(owner)
+    if record is None:
+        raise AuthenticationFailed("Incorrect API key provided.", code="invalid_api_key")
+    refusal = record.refusal(time.time())
+    if refusal is not None:
+        raise AuthenticationFailed(f"This API key has {refusal}.", code=f"{refusal}_api_key")
+    return Caller(owner=owner, bearer="", key_id=record.id, key_name=record.name,
+                  allowed=record.allowed, limits=record.limits)
+
+
+def authorize_model(config: Config, caller: Caller, model: str) -> None:
+    """403 ``permission_error`` if the caller's key may not use ``model``.
+
+    A ``provider@model`` must match one of the key's globs (a glob without ``@`` names a
+    provider); an alias must match by name, or else every one of its targets must.
+    """
+    if not caller.allowed:
+        return
+    targets = config.models.get(model)
+    if _allows(config, caller.allowed, model) or (
+        targets and all(_allows(config, caller.allowed, target) for target in targets)
+    ):
+        return
+    raise PermissionDenied(
+        f"This API key is not allowed to use the model '{model}'.", param="model",
+        code="model_not_allowed",
+    )
+
+
+def _allows(config: Config, allowed: tuple[str, ...], model: str) -> bool:
+    prefix, sep, _ = model.partition("@")
+    provider = config.provider(prefix) if sep else None
+    return model_allowed(allowed, model, provider.name if provider else None)

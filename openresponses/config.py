@@ -6,6 +6,7 @@ code receives a ``Config`` and never looks at ``os.environ``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -14,7 +15,11 @@ from typing import Any, Literal
 
 import attrs
 
+from openresponses.tools.settings import ToolSettings, tool_settings
+
 WireApi = Literal["chat", "responses", "anthropic"]
+AuthMode = Literal["passthrough", "keys"]
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @attrs.frozen
@@ -63,6 +68,7 @@ class ProviderConfig:
     max_connections: int = 256
     connect_timeout: float = 10.0
     read_timeout: float = 600.0
+    models: tuple[str, ...] = ()  # named in the config file: always listed by /v1/models
 
     def __repr__(self) -> str:  # never print keys
         return f"ProviderConfig(name={self.name!r}, api={self.api!r}, base_url={self.base_url!r})"
@@ -79,6 +85,20 @@ class Config:
     provider_mailbox: int = 1024
     storage_mailbox: int = 4096
     shutdown_grace: float = 30.0
+    websocket_max_seconds: float = 3600.0  # a WebSocket on /v1/responses is closed after
+    tools: ToolSettings = attrs.field(factory=ToolSettings)
+    # Access: gateway keys, rate limits (0 = off), client addresses behind proxies.
+    auth: AuthMode = "passthrough"
+    admin_key: str | None = attrs.field(default=None, repr=False)
+    rate_limit_ip_per_minute: int = 100
+    rate_limit_key_per_day: int = 1000
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+    # Resilience: retries of failures before any output; model aliases with fallbacks.
+    upstream_retries: int = 2
+    models: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    # /v1/models: how long to wait for the providers' own lists, how long to keep them.
+    models_timeout: float = 3.0
+    models_cache_ttl: float = 300.0
 
     def provider(self, prefix: str) -> ProviderConfig | None:
         """The provider a model prefix names (aliases resolved), or None."""
@@ -124,6 +144,7 @@ def _file_provider(name: str, table: Mapping[str, Any], env: Mapping[str, str]) 
         raise ValueError(f"providers.{name} needs a base_url")
     keys: list[str] = list(_split_keys(env.get(str(table.get("api_key_env", "")))))
     keys += [env[k] for k in table.get("api_key_envs", []) if env.get(k)]
+    keys += [env[k] for k in table.get("api_keys_env", []) if env.get(k)]  # round-robin
     if not keys and base and base.key_env:
         keys = list(_split_keys(env.get(base.key_env)))
     return ProviderConfig(
@@ -134,7 +155,15 @@ def _file_provider(name: str, table: Mapping[str, Any], env: Mapping[str, str]) 
         max_connections=int(table.get("max_connections", 256)),
         connect_timeout=float(table.get("connect_timeout", 10.0)),
         read_timeout=float(table.get("read_timeout", 600.0)),
+        models=_model_names(name, table.get("models", [])),
     )
+
+
+def _model_names(provider: str, value: Any) -> tuple[str, ...]:
+    """``[providers.NAME] models = ["model", ...]``: upstream names, listed as NAME@model."""
+    if not isinstance(value, list) or not all(isinstance(m, str) and m for m in value):
+        raise ValueError(f"providers.{provider}.models must be a list of model names")
+    return tuple(value)
 
 
 def load_config(
@@ -166,4 +195,49 @@ def load_config(
         max_body_bytes=_env_int(env, "OPENRESPONSES_MAX_BODY_BYTES", 32 * 1024 * 1024),
         provider_mailbox=_env_int(env, "OPENRESPONSES_PROVIDER_MAILBOX", 1024),
         shutdown_grace=_env_float(env, "OPENRESPONSES_SHUTDOWN_GRACE", 30.0),
+        websocket_max_seconds=_env_float(env, "OPENRESPONSES_WEBSOCKET_MAX_SECONDS", 3600.0),
+        tools=tool_settings(env, data),
+        auth=_auth_mode(env.get("OPENRESPONSES_AUTH") or server.get("auth", "passthrough")),
+        admin_key=env.get("OPENRESPONSES_ADMIN_KEY") or None,
+        rate_limit_ip_per_minute=_env_int(env, "OPENRESPONSES_RATE_LIMIT_IP_PER_MINUTE", 100),
+        rate_limit_key_per_day=_env_int(env, "OPENRESPONSES_RATE_LIMIT_KEY_PER_DAY", 1000),
+        trusted_proxies=_networks(env.get("OPENRESPONSES_TRUSTED_PROXIES")),
+        upstream_retries=_env_int(env, "OPENRESPONSES_UPSTREAM_RETRIES", 2),
+        models=_model_aliases(data.get("models", {})),
+        models_timeout=_env_float(env, "OPENRESPONSES_MODELS_TIMEOUT", 3.0),
+        models_cache_ttl=_env_float(env, "OPENRESPONSES_MODELS_CACHE_TTL", 300.0),
     )
+
+
+def _auth_mode(value: str) -> AuthMode:
+    if value == "passthrough":
+        return "passthrough"
+    if value == "keys":
+        return "keys"
+    raise ValueError("OPENRESPONSES_AUTH must be passthrough or keys")
+
+
+def _networks(value: str | None) -> tuple[IPNetwork, ...]:
+    """``OPENRESPONSES_TRUSTED_PROXIES``: comma-separated addresses or CIDR ranges."""
+    networks = []
+    for part in _split_keys(value):
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"OPENRESPONSES_TRUSTED_PROXIES: {part!r} is not an address or "
+                             "CIDR range") from None
+    return tuple(networks)
+
+
+def _model_aliases(tables: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """``[models.NAME] targets = ["provider@model", ...]``: an alias tried in order."""
+    aliases: dict[str, tuple[str, ...]] = {}
+    for name, table in tables.items():
+        targets = table.get("targets") if isinstance(table, dict) else None
+        if "@" in name or not isinstance(targets, list) or not targets or not all(
+            isinstance(t, str) and all(t.partition("@")[::2]) for t in targets
+        ):
+            raise ValueError(f'models.{name} needs targets = ["provider@model", ...] '
+                             "(and a name without '@')")
+        aliases[name] = tuple(targets)
+    return aliases

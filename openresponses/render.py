@@ -41,7 +41,9 @@ def sse_bytes(events: list[dict[str, Any]]) -> bytes:
 
 
 def sse_response(
-    first: list[dict[str, Any]], rest: AsyncGenerator[list[dict[str, Any]], None]
+    first: list[dict[str, Any]],
+    rest: AsyncGenerator[list[dict[str, Any]], None],
+    headers: dict[str, str] | None = None,
 ) -> Response:
     """Stream ``first`` then every batch of ``rest`` as SSE; ``rest`` is closed when the client
     goes away (the request's scope is cancelled, which cancels the upstream call)."""
@@ -52,7 +54,7 @@ def sse_response(
             async for batch in batches:
                 yield sse_bytes(batch)
 
-    response = Response(body(), status=200, headers=_SSE_HEADERS)
+    response = Response(body(), status=200, headers={**_SSE_HEADERS, **(headers or {})})
     response.timeout = None  # a stream may last as long as the model talks
     return response
 

@@ -7,6 +7,7 @@ import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
+from typing import Any
 
 import httpx2
 import trio
@@ -16,27 +17,35 @@ from hypercorn.trio import serve as hypercorn_serve
 from actors import ActorRef, Supervisor, open_supervisor
 from openresponses.app import create_app
 from openresponses.config import Config
-from openresponses.gateway.provider_pool import ProviderPool, StreamTurn
+from openresponses.gateway.background import BackgroundRunner
+from openresponses.gateway.provider_pool import ProviderPool
+from openresponses.gateway.rate_limiter import RateLimiter
+from openresponses.gateway.resilience import RetryPolicy
 from openresponses.gateway.run import Gateway
 from openresponses.gateway.storage import StorageActor
+from openresponses.gateway.tool_runner import ToolRunner
+from openresponses.observability.observer import Ops
 from openresponses.providers.registry import protocol_for_provider
 from openresponses.store.base import open_store
 
 logger = logging.getLogger("openresponses")
 
 TransportFactory = Callable[[str], httpx2.AsyncBaseTransport | None]
+# Seconds hypercorn waits past the drain deadline, for failed streams to be stored and sent.
+_FAIL_MARGIN = 1.0
 
 
 async def _start_providers(
-    supervisor: Supervisor, config: Config, transports: TransportFactory | None
-) -> dict[str, ActorRef[StreamTurn]]:
-    refs: dict[str, ActorRef[StreamTurn]] = {}
+    supervisor: Supervisor, config: Config, transports: TransportFactory | None, ops: Ops
+) -> dict[str, ActorRef[Any]]:
+    refs: dict[str, ActorRef[Any]] = {}  # ActorRef[PoolMessage] (StreamTurn | RawRequest)
     for name, provider in config.providers.items():
         protocol = protocol_for_provider(name, provider.api)
         transport = transports(name) if transports else None
 
         refs[name] = await supervisor.start(
-            partial(ProviderPool, provider, protocol, transport),
+            partial(ProviderPool, provider, protocol, transport,
+                    retry=RetryPolicy(retries=config.upstream_retries), metrics=ops.metrics),
             name=f"provider:{name}", mailbox_size=config.provider_mailbox,
         )
     return refs
@@ -48,13 +57,23 @@ async def running_gateway(
 ) -> AsyncIterator[Gateway]:
     """Start every actor under one supervisor; stop them (flushing storage) on exit."""
     async with open_supervisor() as supervisor:
+        ops = Ops.for_supervisor(supervisor)
         storage = await supervisor.start(
             lambda: StorageActor(lambda: open_store(config.store_url)),
             name="storage", mailbox_size=config.storage_mailbox,
         )
-        providers = await _start_providers(supervisor, config, transports)
+        providers = await _start_providers(supervisor, config, transports, ops)
+        limiter = await supervisor.start(RateLimiter, name="rate-limiter", mailbox_size=4096)
+        tools = await supervisor.start(
+            partial(ToolRunner, config.tools, transports("tools") if transports else None),
+            name="tools", mailbox_size=config.provider_mailbox,
+        )
         try:
-            yield Gateway(config=config, providers=providers, storage=storage)
+            background = await supervisor.start(  # last: stopped first, while storage runs
+                partial(BackgroundRunner, storage), name="background",
+                mailbox_size=config.provider_mailbox)
+            yield Gateway(config=config, providers=providers, storage=storage, tools=tools,
+                          ops=ops, limiter=limiter, background=background)
         finally:
             with trio.CancelScope(shield=True):
                 await supervisor.stop_all()
@@ -63,7 +82,7 @@ async def running_gateway(
 def hypercorn_config(config: Config, *, host: str, port: int) -> HypercornConfig:
     hc = HypercornConfig()
     hc.bind = [f"{host}:{port}"]
-    hc.graceful_timeout = config.shutdown_grace
+    hc.graceful_timeout = config.shutdown_grace + _FAIL_MARGIN
     hc.keep_alive_timeout = 75
     hc.accesslog = None
     hc.errorlog = logging.getLogger("hypercorn.error")
@@ -81,14 +100,20 @@ async def serve(
 ) -> None:
     """Run the gateway until ``shutdown`` is set (or SIGINT/SIGTERM when none is given).
 
-    Reports the bound URLs through ``task_status``. On shutdown, in-flight streams get
-    ``config.shutdown_grace`` seconds to finish, then the actors stop and storage is flushed.
+    Reports the bound URLs through ``task_status``. On shutdown the listeners close, in-flight
+    streams get ``config.shutdown_grace`` seconds to finish, then end with ``response.failed``
+    (stored as failed); then the actors stop and storage is flushed.
     """
     async with running_gateway(config, transports=transports) as gateway:
         app = create_app(gateway)
         hc = hypercorn_config(config, host=host or config.host, port=config.port if port is None
                               else port)
-        trigger = shutdown.wait if shutdown is not None else _wait_for_signal
+        wait = shutdown.wait if shutdown is not None else _wait_for_signal
+
+        async def trigger() -> None:
+            await wait()
+            gateway.ops.drain.start(config.shutdown_grace)
+
         await hypercorn_serve(app, hc, shutdown_trigger=trigger, task_status=task_status)
 
 

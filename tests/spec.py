@@ -28,7 +28,23 @@ def shared_dir() -> Path:
 def _openai() -> dict[str, Any]:
     with open(shared_dir() / "spec" / "openai-openapi.yaml") as f:
         loaded: dict[str, Any] = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    return loaded
+    converted: dict[str, Any] = _with_nullable(loaded)
+    return converted
+
+
+def _with_nullable(node: Any) -> Any:
+    """OpenAI's 3.1 document still marks some schemas (chat stream chunks: ``finish_reason``,
+    ``usage``, ``logprobs``) with OpenAPI 3.0's ``nullable: true``, which JSON Schema ignores;
+    read it as meant: the schema or null. No Responses schema uses it."""
+    if isinstance(node, list):
+        return [_with_nullable(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    converted = {key: _with_nullable(value) for key, value in node.items()}
+    if converted.get("nullable") is True:
+        del converted["nullable"]
+        return {"anyOf": [converted, {"type": "null"}]}
+    return converted
 
 
 @functools.cache
@@ -85,6 +101,13 @@ CORE_ITEM_TYPES = frozenset({"message", "function_call", "function_call_output",
 
 
 def _core_only(response: dict[str, Any]) -> dict[str, Any]:
+    tools = response.get("tools")
+    if isinstance(tools, list):
+        # Likewise the echoed request tools: Open Responses' Tool union is function tools only,
+        # OpenAI's lacks this gateway's own (think, brave_web_search): hosted and custom tools
+        # are checked for a type only.
+        assert all(isinstance(t.get("type"), str) for t in tools), tools
+        response = {**response, "tools": [t for t in tools if t.get("type") == "function"]}
     output = response.get("output")
     if not isinstance(output, list):
         return response

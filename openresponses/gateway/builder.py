@@ -8,11 +8,20 @@ beyond the timestamps it is handed.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, assert_never
 
 import attrs
 
 from openresponses.errors import GatewayError
+from openresponses.gateway.builder_parts import (
+    empty_part,
+    final_part,
+    output_text,
+    public_item,
+    snapshot,
+)
 from openresponses.gateway.response_object import (
     add_usage,
     error_event,
@@ -21,8 +30,21 @@ from openresponses.gateway.response_object import (
 )
 from openresponses.schema import model_events as me
 from openresponses.schema.ids import item_id
+from openresponses.tools.base import ToolCallRequest
+from openresponses.tools.toolset import RenamedTool
 
 Event = dict[str, Any]
+_CALLS = ("function_call", "custom_tool_call")
+
+
+def _custom_input(arguments: str) -> str:
+    """The ``input`` string of a custom tool called through its one-parameter function."""
+    try:
+        parsed = json.loads(arguments or "{}")
+    except ValueError:
+        return arguments
+    value = parsed.get("input") if isinstance(parsed, dict) else None
+    return value if isinstance(value, str) else arguments
 
 
 @attrs.define
@@ -31,6 +53,13 @@ class _Part:
     index: int
     chunks: list[str] = attrs.Factory(list)
     annotations: list[dict[str, Any]] = attrs.Factory(list)
+
+
+@attrs.define
+class _HiddenCall:
+    call_id: str
+    name: str
+    args: list[str] = attrs.Factory(list)
 
 
 @attrs.define
@@ -45,13 +74,24 @@ class _OpenItem:
 class ResponseBuilder:
     """Builds one response's event stream and final object from normalized model events."""
 
-    def __init__(self, response: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        response: dict[str, Any],
+        server_tools: Collection[str] = frozenset(),
+        renamed: Mapping[str, RenamedTool] | None = None,
+    ) -> None:
         self.response = response
-        self.status_reason: str | None = None
         self._seq = 0
         self._open: dict[str, _OpenItem] = {}
         self._usage: me.Usage | None = None
         self._finish: me.FinishReason | None = None
+        # Calls to functions the gateway runs itself are collected silently: the client sees
+        # the tool's own item (web_search_call, mcp_call...) added by ``server_item_added``.
+        self._server_tools = server_tools
+        self._hidden: dict[str, _HiddenCall] = {}
+        self._renamed = renamed or {}
+        self.turn_start = 0  # index in output where the current model turn's items begin
+        self._incomplete_reason: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -61,7 +101,7 @@ class ResponseBuilder:
         return event
 
     def _lifecycle(self, type_: str) -> Event:
-        return self._event(type_, response=_snapshot(self.response))
+        return self._event(type_, response=snapshot(self.response))
 
     def start(self) -> list[Event]:
         """``response.created`` then ``response.in_progress``."""
@@ -103,23 +143,82 @@ class ResponseBuilder:
             case _:
                 assert_never(event)
 
-    def end_turn(self) -> list[Event]:
-        """Close every item still open after a model turn (keys are per turn)."""
+    def end_turn(self) -> tuple[list[Event], list[ToolCallRequest]]:
+        """Close every item still open after a model turn (keys are per turn); return the
+        events and the server-tool calls the turn made, in order."""
         status = "incomplete" if self._finish == "length" else "completed"
         events: list[Event] = []
         for open_item in list(self._open.values()):
             events += self._close(open_item, status)
         self._open.clear()
+        calls = [ToolCallRequest(h.call_id, h.name, "".join(h.args))
+                 for h in self._hidden.values()]
+        self._hidden.clear()
+        return events, calls
+
+    def begin_turn(self) -> None:
+        """A new model turn starts: its items are ``output[turn_start:]``."""
+        self.turn_start = len(self.response["output"])
+        self._finish = None
+
+    @property
+    def finish_reason(self) -> me.FinishReason | None:
+        return self._finish
+
+    def server_item_added(
+        self, item: dict[str, Any], progress: Sequence[str]
+    ) -> tuple[int, list[Event]]:
+        """Add a server tool's public item (in progress); ``progress`` names the events that
+        follow ``output_item.added`` (e.g. ``response.web_search_call.searching``)."""
+        item = {**item, "id": item.get("id") or item_id(str(item["type"])), "status": "in_progress"}
+        output = self.response["output"]
+        index = len(output)
+        output.append(item)
+        events = [self._event("response.output_item.added", output_index=index, item=dict(item))]
+        events += [self._event(name, output_index=index, item_id=item["id"]) for name in progress]
+        return index, events
+
+    def server_item_done(self, index: int, item: dict[str, Any], progress: Sequence[str]
+                         ) -> list[Event]:
+        """Finish the server tool item at ``index`` with its final fields."""
+        output = self.response["output"]
+        final = {**output[index], **item, "id": output[index]["id"]}
+        output[index] = final
+        events = [self._event(name, output_index=index, item_id=final["id"]) for name in progress]
+        events.append(self._event("response.output_item.done", output_index=index,
+                                  item=dict(final)))
         return events
+
+    def add_items(self, items: Sequence[dict[str, Any]], *, keep_ids: bool = False
+                  ) -> list[Event]:
+        """Add finished items (ids minted unless ``keep_ids``) with their added/done events."""
+        events: list[Event] = []
+        for item in items:
+            events += self._opaque(item, keep_id=keep_ids)
+        return events
+
+    def add_server_tools(self, names: Collection[str]) -> None:
+        """Also treat calls to ``names`` as server-side (e.g. MCP tools listed after start)."""
+        self._server_tools = frozenset(self._server_tools) | frozenset(names)
+
+    def client_calls_this_turn(self) -> bool:
+        """Whether the current model turn produced calls the client must answer."""
+        return any(i.get("type") in _CALLS for i in self.response["output"][self.turn_start:])
+
+    def set_incomplete(self, reason: str) -> None:
+        """Make ``finish`` end the response ``incomplete`` with ``reason``."""
+        self._incomplete_reason = reason
 
     def finish(self, completed_at: int) -> list[Event]:
         """Close open items and emit ``response.completed`` or ``response.incomplete``."""
-        events = self.end_turn()
+        events, _ = self.end_turn()
         response = self.response
         response["usage"] = usage_object(self._usage) if self._usage else None
-        response["output_text"] = _output_text(response["output"])
-        if self._finish in ("length", "content_filter"):
+        response["output_text"] = output_text(response["output"])
+        reason = self._incomplete_reason
+        if reason is None and self._finish in ("length", "content_filter"):
             reason = "max_output_tokens" if self._finish == "length" else "content_filter"
+        if reason is not None:
             response["status"] = "incomplete"
             response["incomplete_details"] = {"reason": reason}
             events.append(self._lifecycle("response.incomplete"))
@@ -138,7 +237,7 @@ class ResponseBuilder:
         self.response["status"] = "failed"
         self.response["error"] = response_error(error)
         self.response["usage"] = usage_object(self._usage) if self._usage else None
-        self.response["output_text"] = _output_text(self.response["output"])
+        self.response["output_text"] = output_text(self.response["output"])
         events.append(error_event(error, self._seq))
         self._seq += 1
         events.append(self._lifecycle("response.failed"))
@@ -165,7 +264,7 @@ class ResponseBuilder:
         open_item = _OpenItem(output_index=len(output), item=item)
         output.append(item)
         self._open[key] = open_item
-        added = _public_item(item, in_progress=True)
+        added = public_item(item, in_progress=True)
         events.append(self._event("response.output_item.added", output_index=open_item.output_index,
                                   item=added))
         return events, open_item
@@ -178,15 +277,20 @@ class ResponseBuilder:
             events.append(self._event("response.function_call_arguments.done", item_id=item["id"],
                                       output_index=open_item.output_index, name=item["name"],
                                       arguments=item["arguments"]))
+        elif item["type"] == "custom_tool_call":
+            item["input"] = _custom_input("".join(open_item.args))
+            events.append(self._event("response.custom_tool_call_input.done", item_id=item["id"],
+                                      output_index=open_item.output_index, input=item["input"]))
         events += self._close_summaries(open_item)
-        if item["type"] in ("message", "function_call", "reasoning"):
+        if item["type"] in ("message", "function_call", "reasoning", "custom_tool_call"):
             item["status"] = status
         events.append(self._event("response.output_item.done", output_index=open_item.output_index,
-                                  item=_public_item(item)))
+                                  item=public_item(item)))
         return events
 
-    def _opaque(self, item: dict[str, Any]) -> list[Event]:
-        item = {**item, "id": item_id(str(item.get("type", "item")))}
+    def _opaque(self, item: dict[str, Any], keep_id: bool = False) -> list[Event]:
+        if not (keep_id and item.get("id")):
+            item = {**item, "id": item_id(str(item.get("type", "item")))}
         output = self.response["output"]
         index = len(output)
         output.append(item)
@@ -204,7 +308,7 @@ class ResponseBuilder:
         events = self._close_part(open_item)
         content = open_item.item.setdefault("content", [])
         part = _Part(kind=kind, index=len(content))
-        empty = _empty_part(kind)
+        empty = empty_part(kind)
         content.append(empty)
         open_item.part = part
         if kind != "reasoning_text":
@@ -221,7 +325,7 @@ class ResponseBuilder:
         text = "".join(part.chunks)
         common = {"item_id": open_item.item["id"], "output_index": open_item.output_index,
                   "content_index": part.index}
-        final = _final_part(part.kind, text, part.annotations)
+        final = final_part(part.kind, text, part.annotations)
         open_item.item["content"][part.index] = final
         if part.kind == "reasoning_text":
             return [self._event("response.reasoning.done", **common, text=text)]
@@ -295,12 +399,14 @@ class ResponseBuilder:
     # -- function calls --------------------------------------------------------------------
 
     def _tool_start(self, key: str, call_id: str, name: str) -> list[Event]:
+        if name in self._server_tools:
+            self._hidden[key] = _HiddenCall(call_id, name)
+            return []
         if key in self._open:
             events = self._close(self._open.pop(key), "completed")
         else:
             events = []
-        item = {"id": item_id("function_call"), "type": "function_call", "status": "in_progress",
-                "call_id": call_id, "name": name, "arguments": ""}
+        item = self._call_item(call_id, name)
         output = self.response["output"]
         open_item = _OpenItem(output_index=len(output), item=item)
         output.append(item)
@@ -309,51 +415,30 @@ class ResponseBuilder:
                                   output_index=open_item.output_index, item=dict(item)))
         return events
 
+    def _call_item(self, call_id: str, name: str) -> dict[str, Any]:
+        renamed = self._renamed.get(name)
+        if renamed is not None and renamed.kind == "custom":
+            return {"id": item_id("custom_tool_call"), "type": "custom_tool_call",
+                    "status": "in_progress", "call_id": call_id, "name": renamed.name,
+                    "input": ""}
+        item: dict[str, Any] = {"id": item_id("function_call"), "type": "function_call",
+                                "status": "in_progress", "call_id": call_id, "name": name,
+                                "arguments": ""}
+        if renamed is not None:
+            item.update(name=renamed.name, namespace=renamed.namespace)
+        return item
+
     def _tool_delta(self, key: str, delta: str) -> list[Event]:
+        hidden = self._hidden.get(key)
+        if hidden is not None:
+            hidden.args.append(delta)
+            return []
         open_item = self._open.get(key)
-        if open_item is None or open_item.item["type"] != "function_call":
+        if open_item is None or open_item.item["type"] not in _CALLS:
             return []  # arguments without a start: nothing to attach them to
         open_item.args.append(delta)
+        if open_item.item["type"] == "custom_tool_call":
+            return []  # its input is known once the JSON arguments are complete
         return [self._event("response.function_call_arguments.delta", item_id=open_item.item["id"],
                             output_index=open_item.output_index, delta=delta)]
 
-
-def _empty_part(kind: str) -> dict[str, Any]:
-    if kind == "output_text":
-        return {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
-    if kind == "refusal":
-        return {"type": "refusal", "refusal": ""}
-    return {"type": "reasoning_text", "text": ""}
-
-
-def _final_part(kind: str, text: str, annotations: list[dict[str, Any]]) -> dict[str, Any]:
-    if kind == "output_text":
-        return {"type": "output_text", "text": text, "annotations": annotations, "logprobs": []}
-    if kind == "refusal":
-        return {"type": "refusal", "refusal": text}
-    return {"type": "reasoning_text", "text": text}
-
-
-def _public_item(item: dict[str, Any], *, in_progress: bool = False) -> dict[str, Any]:
-    """A copy of an item for an event (content copied so later deltas don't alter it)."""
-    copy = dict(item)
-    if "content" in copy:
-        copy["content"] = [] if in_progress else [dict(p) for p in copy["content"]]
-    if "summary" in copy:
-        copy["summary"] = [] if in_progress else list(copy["summary"])
-    return copy
-
-
-def _snapshot(response: dict[str, Any]) -> dict[str, Any]:
-    """A shallow copy of the response good for one event (output list copied)."""
-    return {**response, "output": [_public_item(i) for i in response["output"]]}
-
-
-def _output_text(output: list[dict[str, Any]]) -> str:
-    return "".join(
-        part.get("text", "")
-        for item in output
-        if item.get("type") == "message"
-        for part in item.get("content", [])
-        if part.get("type") == "output_text"
-    )

@@ -3,25 +3,52 @@
 Each model turn is a ``StreamTurn`` message; the actor runs it in its own task (concurrency =
 the pool's connection limit) and streams normalized ``ModelEvent``s back to the asker. When the
 asker goes away (client disconnect), the runtime cancels that task, which closes the upstream
-connection at once.
+connection at once. A ``RawRequest`` (Chat Completions passthrough, a provider's model list)
+goes through the same loop, limits, retries and breaker, and relays the upstream answer as is.
+
+Failures before the upstream accepted the request (connect errors, 429, 500, 502, 503, 529) are
+retried per the ``RetryPolicy``; never once ``READY`` was sent. Server keys are used round-robin,
+a key refused with 401 / 429 is benched and the call retried with the next one; a breaker opened
+by repeated failures answers 503 at once for a cool-down (``gateway.resilience``).
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import AsyncIterator
+import functools
+import ssl
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
-from typing import Any
+from typing import Any, Literal, TypeVar, assert_never
 
 import attrs
 import httpx2
 import orjson
+import trio
 
 from actors import Actor, StreamAsk
 from openresponses.config import ProviderConfig
-from openresponses.errors import AuthenticationFailed, GatewayError, UpstreamUnavailable
+from openresponses.errors import (
+    AuthenticationFailed,
+    GatewayError,
+    Overloaded,
+    UpstreamUnavailable,
+)
+from openresponses.gateway.resilience import (
+    BREAKER_STATUSES,
+    RETRY_STATUSES,
+    BreakerOpen,
+    CircuitBreaker,
+    KeyRing,
+    RetryPolicy,
+)
+from openresponses.observability.metrics import (
+    BREAKER_CLOSED,
+    BREAKER_HALF_OPEN,
+    BREAKER_OPEN,
+    Metrics,
+)
 from openresponses.providers.base import WireProtocol
-from openresponses.providers.errors import map_transport_error
+from openresponses.providers.errors import map_transport_error, retry_after
 from openresponses.providers.sse import SSEDecoder
 from openresponses.schema.model_call import ModelCall
 from openresponses.schema.model_events import ModelEvent
@@ -46,9 +73,40 @@ class StreamTurn(StreamAsk[TurnEvent]):
 
     call: ModelCall
     client_key: str | None = attrs.field(default=None, repr=False)
+    # Fields merged over the body the protocol builds (parameters ``ModelCall`` does not
+    # model, e.g. a Chat Completions request's ``stop`` as Anthropic ``stop_sequences``).
+    extra_body: dict[str, Any] = attrs.field(factory=dict)
 
 
-class ProviderPool(Actor[StreamTurn]):
+RawItem = bytes | dict[str, Any]
+
+
+@attrs.frozen(kw_only=True)
+class RawRequest(StreamAsk[RawItem]):
+    """Send ``body`` (already in the provider's wire format) to ``path`` as is and relay the
+    answer: a JSON body as one dict, or a stream's raw bytes as they arrive. An HTTP error is
+    raised mapped by the protocol's ``map_error``, as for a turn."""
+
+    method: Literal["GET", "POST"]
+    path: str
+    body: dict[str, Any] | None = None
+    stream: bool = False
+    client_key: str | None = attrs.field(default=None, repr=False)
+
+
+PoolMessage = StreamTurn | RawRequest
+_BREAKER_GAUGE = {"closed": BREAKER_CLOSED, "half-open": BREAKER_HALF_OPEN, "open": BREAKER_OPEN}
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context shared by every pool: each one built loads the CA bundle (~40 ms a
+    provider at start-up)."""
+    return httpx2.create_ssl_context()
+T = TypeVar("T")
+
+
+class ProviderPool(Actor[PoolMessage]):
     """Owns one provider's ``httpx2.AsyncClient``; runs turns concurrently up to its limit."""
 
     def __init__(
@@ -56,12 +114,19 @@ class ProviderPool(Actor[StreamTurn]):
         config: ProviderConfig,
         protocol: WireProtocol,
         transport: httpx2.AsyncBaseTransport | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.config = config
         self.protocol = protocol
         self.concurrency = config.max_connections
         self._transport = transport
-        self._keys = itertools.cycle(config.api_keys) if config.api_keys else None
+        self._keys = KeyRing(config.api_keys) if config.api_keys else None
+        self._retry = retry or RetryPolicy()
+        self._breaker = breaker or CircuitBreaker()
+        self._metrics = metrics
         self._client: httpx2.AsyncClient | None = None
 
     async def on_start(self) -> None:
@@ -73,68 +138,190 @@ class ProviderPool(Actor[StreamTurn]):
         timeout = httpx2.Timeout(self.config.read_timeout, connect=self.config.connect_timeout)
         self._client = httpx2.AsyncClient(
             base_url=self.config.base_url, limits=limits, timeout=timeout,
-            transport=self._transport,
+            transport=self._transport, verify=_tls(),
         )
 
     async def on_stop(self) -> None:
         if self._client is not None:
             await self._client.aclose()
 
-    async def receive(self, message: StreamTurn) -> AsyncIterator[TurnEvent]:
-        return self._turn(message)
+    async def receive(self, message: PoolMessage) -> AsyncIterator[TurnEvent | RawItem]:
+        match message:
+            case StreamTurn():
+                return self._turn(message)
+            case RawRequest():
+                return self._raw(message)
+            case _:
+                assert_never(message)
 
-    def _headers(self, client_key: str | None, stream: bool) -> dict[str, str]:
-        key = next(self._keys) if self._keys is not None else client_key
+    def _headers(self, key: str | None, stream: bool) -> dict[str, str]:
         headers = dict(_SSE_HEADERS if stream else _JSON_HEADERS)
         if key:
             headers.update(self.protocol.auth_headers(key))
         return headers
 
     async def _turn(self, message: StreamTurn) -> AsyncIterator[TurnEvent]:
-        """Send the turn upstream and yield its normalized events.
+        """Send the turn upstream (retrying failures before ``READY``) and yield its events.
 
-        Upstream HTTP errors and transport failures are raised as ``GatewayError``s. Cancelled:
-        the upstream response is closed (the connection is dropped, not returned to the pool).
+        Upstream HTTP errors and transport failures are raised as ``GatewayError``s; an open
+        breaker as a 503. Cancelled (also while waiting to retry): the upstream response is
+        closed (the connection is dropped, not returned to the pool).
         """
-        assert self._client is not None
         call = message.call
         request = self.protocol.build_request(call)
-        headers = self._headers(message.client_key, call.stream)
-        headers.update(request.headers)
-        body = orjson.dumps(request.body)
-        try:
-            if call.stream:
-                async for event in self._stream(request.path, body, headers):
+        body = orjson.dumps({**request.body, **message.extra_body})
+
+        def attempt(headers: dict[str, str]) -> AsyncGenerator[TurnEvent, None]:
+            return self._attempt(request.path, body, headers, call.stream)
+
+        attempts = self._retrying(message.client_key, call.stream, request.headers, attempt)
+        async with aclosing(attempts) as events:
+            async for event in events:
+                yield event
+
+    async def _raw(self, message: RawRequest) -> AsyncGenerator[RawItem, None]:
+        """Send a ``RawRequest`` (retried like a turn) and yield the answer as it comes."""
+        body = None if message.body is None else orjson.dumps(message.body)
+
+        def attempt(headers: dict[str, str]) -> AsyncGenerator[RawItem | UpstreamReady, None]:
+            return self._raw_attempt(message, body, headers)
+
+        attempts = self._retrying(message.client_key, message.stream, {}, attempt)
+        async with aclosing(attempts) as items:
+            async for item in items:
+                if not isinstance(item, UpstreamReady):
+                    yield item
+
+    async def _retrying(
+        self,
+        client_key: str | None,
+        stream: bool,
+        extra_headers: dict[str, str],
+        attempt: Callable[[dict[str, str]], AsyncGenerator[T, None]],
+    ) -> AsyncGenerator[T, None]:
+        """Run ``attempt(headers)`` (``READY`` first, then items) until one is accepted,
+        retrying failures before ``READY`` per the policy."""
+        attempt_no = 0
+        while True:
+            key = self._keys.take() if self._keys is not None else client_key
+            headers = self._headers(key, stream)
+            headers.update(extra_headers)
+            started = False
+            try:
+                self._breaker.check()
+                async with aclosing(attempt(headers)) as it:
+                    async for event in it:
+                        if event is READY:
+                            started = True
+                            self._breaker_outcome(ok=True)
+                        yield event
+                return
+            except BreakerOpen as exc:
+                raise Overloaded(
+                    f"The {self.config.name} provider is failing; calls to it are paused.",
+                    code="circuit_open", retry_after=exc.retry_after,
+                ) from None
+            except (_Refused, httpx2.HTTPError) as exc:
+                attempt_no += 1
+                wait = None if started else self._retry_wait(exc, key, attempt_no)
+                if wait is None:
+                    raise _as_gateway_error(exc) from None
+                if self._metrics is not None:
+                    self._metrics.retries.labels(provider=self.config.name).inc()
+            await trio.sleep(wait)
+
+    def _breaker_outcome(self, *, ok: bool) -> None:
+        """Tell the breaker how a call went; mirror a change of its state in the metrics."""
+        before = self._breaker.state
+        if ok:
+            self._breaker.success()
+        else:
+            self._breaker.failure()
+        after = self._breaker.state
+        if self._metrics is None or after == before:
+            return
+        name = self.config.name
+        self._metrics.breaker_state.labels(provider=name).set(_BREAKER_GAUGE[after])
+        if after == "open":
+            self._metrics.breaker_trips.labels(provider=name).inc()
+
+    def _retry_wait(self, exc: Exception, key: str | None, attempt: int) -> float | None:
+        """Record the failure (breaker, key bench); seconds to wait before retrying, or None."""
+        if isinstance(exc, httpx2.HTTPError):
+            self._breaker_outcome(ok=False)
+            if not isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout):
+                return None
+            return self._retry.delay(attempt, None)
+        assert isinstance(exc, _Refused)
+        if exc.status in BREAKER_STATUSES:
+            self._breaker_outcome(ok=False)
+        if self._keys is not None and key is not None and exc.status in (401, 429):
+            self._keys.bench(key, exc.status, exc.retry_after)
+            if self._keys.available() and attempt <= self._retry.retries:
+                return 0.0  # another key is ready: no reason to wait
+        if exc.status not in RETRY_STATUSES:
+            return None
+        return self._retry.delay(attempt, exc.retry_after)
+
+    async def _attempt(
+        self, path: str, body: bytes, headers: dict[str, str], stream: bool
+    ) -> AsyncGenerator[TurnEvent, None]:
+        """One upstream request: ``READY`` then the events; ``_Refused`` for an HTTP error."""
+        if stream:
+            async with aclosing(self._stream(path, body, headers)) as events:
+                async for event in events:
                     yield event
-            else:
-                events = await self._once(request.path, body, headers)
-                yield READY
-                for event in events:
-                    yield event
-        except httpx2.HTTPError as exc:
-            raise map_transport_error(exc) from None
+        else:
+            for event in [READY, *await self._once(path, body, headers)]:
+                yield event
+
+    async def _raw_attempt(
+        self, message: RawRequest, body: bytes | None, headers: dict[str, str]
+    ) -> AsyncGenerator[RawItem | UpstreamReady, None]:
+        """One raw request: ``READY`` then the JSON body, or the stream's bytes."""
+        assert self._client is not None
+        if not message.stream:
+            data = await self._json(message.method, message.path, body, headers)
+            yield READY
+            yield data
+            return
+        async with self._client.stream(message.method, message.path, content=body,
+                                       headers=headers) as response:
+            if response.status_code >= 400:
+                content = await response.aread()
+                raise self._refused(response.status_code, content, response.headers)
+            yield READY
+            async with aclosing(response.aiter_bytes()) as chunks:
+                async for chunk in chunks:
+                    yield chunk
 
     async def _once(self, path: str, body: bytes, headers: dict[str, str]) -> list[ModelEvent]:
+        return self.protocol.translate_response(await self._json("POST", path, body, headers))
+
+    async def _json(
+        self, method: str, path: str, body: bytes | None, headers: dict[str, str]
+    ) -> dict[str, Any]:
+        """A JSON answer; ``_Refused`` for an HTTP error, 502 for a body that is not JSON."""
         assert self._client is not None
-        response = await self._client.post(path, content=body, headers=headers)
+        response = await self._client.request(method, path, content=body, headers=headers)
         if response.status_code >= 400:
-            raise self._error(response.status_code, response.content, response.headers)
+            raise self._refused(response.status_code, response.content, response.headers)
         try:
             data: Any = orjson.loads(response.content)
         except orjson.JSONDecodeError:
             raise UpstreamUnavailable("The upstream returned a body that is not JSON.") from None
         if not isinstance(data, dict):
             raise UpstreamUnavailable("The upstream returned an unexpected JSON body.")
-        return self.protocol.translate_response(data)
+        return data
 
     async def _stream(
         self, path: str, body: bytes, headers: dict[str, str]
-    ) -> AsyncIterator[TurnEvent]:
+    ) -> AsyncGenerator[TurnEvent, None]:
         assert self._client is not None
         async with self._client.stream("POST", path, content=body, headers=headers) as response:
             if response.status_code >= 400:
                 content = await response.aread()
-                raise self._error(response.status_code, content, response.headers)
+                raise self._refused(response.status_code, content, response.headers)
             yield READY
             decoder = SSEDecoder()
             translator = self.protocol.stream_translator()
@@ -149,10 +336,24 @@ class ProviderPool(Actor[StreamTurn]):
             for event in translator.close():
                 yield event
 
-    def _error(self, status: int, body: bytes, headers: httpx2.Headers) -> GatewayError:
+    def _refused(self, status: int, body: bytes, headers: httpx2.Headers) -> _Refused:
         error = self.protocol.map_error(status, body, headers)
         if isinstance(error, AuthenticationFailed) and not self.config.api_keys:
             error.message = f"The {self.config.name} provider rejected the credentials. " + (
                 error.message
             )
-        return error
+        return _Refused(status, error, retry_after(headers))
+
+
+class _Refused(Exception):
+    """The upstream answered an HTTP error (before any output); ``error`` is it mapped."""
+
+    def __init__(self, status: int, error: GatewayError, retry_after: float | None) -> None:
+        super().__init__(status)
+        self.status = status
+        self.error = error
+        self.retry_after = retry_after
+
+
+def _as_gateway_error(exc: Exception) -> GatewayError:
+    return exc.error if isinstance(exc, _Refused) else map_transport_error(exc)

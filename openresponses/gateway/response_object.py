@@ -48,7 +48,7 @@ def response_skeleton(
         "temperature": 1.0 if request.temperature is None else request.temperature,
         "text": text,
         "tool_choice": request.tool_choice,
-        "tools": request.tools,
+        "tools": public_tools(request.tools),
         "top_logprobs": request.top_logprobs or 0,
         "top_p": 1.0 if request.top_p is None else request.top_p,
         "presence_penalty": request.presence_penalty or 0.0,
@@ -58,6 +58,15 @@ def response_skeleton(
         "user": request.user,
         "metadata": request.metadata,
     }
+
+
+def public_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The request's tools as echoed (and stored): MCP credentials are never kept."""
+    return [
+        {k: (None if k == "headers" else v) for k, v in t.items() if k != "authorization"}
+        if t.get("type") == "mcp" else t
+        for t in tools
+    ]
 
 
 def usage_object(usage: Usage) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from contextlib import aclosing
+from contextlib import aclosing, asynccontextmanager
 from typing import Any
 
 import attrs
@@ -31,13 +31,28 @@ from openresponses.errors import (
     UpstreamUnavailable,
 )
 from openresponses.gateway.builder import Event, ResponseBuilder
+from openresponses.gateway.compaction_items import expand_context
 from openresponses.gateway.provider_pool import StreamTurn, TurnEvent
+from openresponses.gateway.rate_limiter import LimiterMessage
+from openresponses.gateway.resilience import falls_back
 from openresponses.gateway.response_object import response_skeleton
 from openresponses.gateway.storage import LoadChain, SaveResponse, StorageMessage
+from openresponses.gateway.tool_loop import (
+    approval_request,
+    declined,
+    finish_calls,
+    list_mcp_tools,
+    pending_approvals,
+    start_calls,
+)
+from openresponses.gateway.tool_runner import ToolMessage
+from openresponses.observability.observer import Ops
 from openresponses.schema.ids import new_id
 from openresponses.schema.model_call import Item, ModelCall
 from openresponses.schema.request import CreateResponse
 from openresponses.store.base import StoredResponse
+from openresponses.tools.base import ServerToolSpec, ToolCallRequest
+from openresponses.tools.toolset import adapt_input, build_toolset
 
 logger = logging.getLogger("openresponses.run")
 
@@ -49,7 +64,11 @@ class Gateway:
     config: Config
     providers: dict[str, ActorRef[StreamTurn]]
     storage: ActorRef[StorageMessage]
+    tools: ActorRef[ToolMessage] | None = None
+    limiter: ActorRef[LimiterMessage] | None = None  # None: no rate limits
+    background: ActorRef[Any] | None = None  # BackgroundRunner (gateway.background)
     clock: Callable[[], float] = time.time
+    ops: Ops = attrs.Factory(Ops)  # metrics, shutdown drain, actor statistics
 
 
 def resolve_model(gateway: Gateway, model: str) -> tuple[str, str]:
@@ -70,6 +89,12 @@ def resolve_model(gateway: Gateway, model: str) -> tuple[str, str]:
     return provider.name, name
 
 
+def resolve_targets(gateway: Gateway, model: str) -> list[tuple[str, str]]:
+    """A model alias (``[models.NAME]``) → its targets, in order; else ``[resolve_model]``."""
+    targets = gateway.config.models.get(model, (model,))
+    return [resolve_model(gateway, target) for target in targets]
+
+
 async def load_history(gateway: Gateway, caller: Caller, previous_id: str | None) -> list[Item]:
     """The items of the whole chain ending at ``previous_id`` (inputs then outputs, oldest
     first). Raises ``PreviousResponseNotFound`` for an unknown or foreign id."""
@@ -85,11 +110,14 @@ async def load_history(gateway: Gateway, caller: Caller, previous_id: str | None
     return items
 
 
-def model_call(request: CreateResponse, provider: str, model: str, items: list[Item]) -> ModelCall:
+def model_call(
+    request: CreateResponse, provider: str, model: str, items: list[Item],
+    tools: list[dict[str, Any]],
+) -> ModelCall:
     return ModelCall(
         provider=provider, model=model, input=items, instructions=request.instructions,
-        tools=request.tools, tool_choice=request.tool_choice,
-        parallel_tool_calls=request.parallel_tool_calls if request.tools else None,
+        tools=tools, tool_choice=request.tool_choice if tools else None,
+        parallel_tool_calls=request.parallel_tool_calls if tools else None,
         temperature=request.temperature, top_p=request.top_p,
         max_output_tokens=request.max_output_tokens,
         text_format=None if request.text_format.get("type") == "text" else request.text_format,
@@ -108,61 +136,214 @@ def as_gateway_error(exc: Exception) -> GatewayError:
 
 
 class ResponseRun:
-    """Drives one response: model turn(s), event building, storage."""
+    """Drives one response: model turn → server tools → model turn …, building events, then
+    storing the result."""
 
-    def __init__(self, gateway: Gateway, caller: Caller, request: CreateResponse) -> None:
+    def __init__(self, gateway: Gateway, caller: Caller, request: CreateResponse, *,
+                 history: list[Item] | None = None) -> None:
         self.gateway = gateway
         self.caller = caller
         self.request = request
-        self.provider, self.model = resolve_model(gateway, request.model)
+        self.targets = resolve_targets(gateway, request.model)  # several: an alias
+        self.provider, self.model = self.targets[0]
+        self.api = gateway.config.providers[self.provider].api
+        self.settings = gateway.config.tools
+        self.toolset = build_toolset(request.tools, api=self.api, settings=self.settings)
         created_at = int(gateway.clock())
         self.builder = ResponseBuilder(
-            response_skeleton(request, response_id=new_id("resp"), created_at=created_at)
+            response_skeleton(request, response_id=new_id("resp"), created_at=created_at),
+            server_tools=frozenset(self.toolset.server), renamed=self.toolset.renamed,
         )
+        self.tool_calls = 0
+        self._started = False  # whether response.created went out
+        self._approvals: list[tuple[ServerToolSpec, ToolCallRequest, bool]] = []
+        # The context before this input, when the caller has it (a conversation, a WebSocket's
+        # last response); None: load the previous_response_id chain.
+        self.history = history
 
     @property
     def response(self) -> dict[str, Any]:
         return self.builder.response
 
+    @property
+    def warnings(self) -> list[str]:
+        """Why some requested tools were not offered (for a response header and the log)."""
+        return self.toolset.warnings
+
     async def events(self) -> AsyncGenerator[list[Event], None]:
         """Yield batches of Responses events; see the module docstring for the guarantees."""
-        history = await load_history(self.gateway, self.caller, self.request.previous_response_id)
-        call = model_call(self.request, self.provider, self.model, history + self.request.input)
-        pool = self.gateway.providers[self.provider]
+        history = self.history
+        if history is None:
+            history = await load_history(self.gateway, self.caller,
+                                         self.request.previous_response_id)
+        listed = await self._prepare_tools(history)
+        items = await expand_context(self.gateway.storage, history + self.request.input,
+                                     api=self.api)  # compaction items → summary messages
+        context = adapt_input(items, self.api)
         try:
-            async with pool.stream(StreamTurn(call, self.caller.bearer), buffer=64,
-                                   nowait=True) as upstream:
-                async with aclosing(self._turn_events(upstream)) as batches:
-                    async for batch in batches:
-                        yield batch
+            async with aclosing(self._loop(context, listed)) as batches:
+                async for batch in batches:
+                    yield batch
         except MailboxFull:
             message = f"The {self.provider} provider is at capacity; retry shortly."
             raise Overloaded(message) from None
 
-    async def _turn_events(
-        self, upstream: AsyncIterator[TurnEvent]
-    ) -> AsyncGenerator[list[Event], None]:
+    async def _prepare_tools(self, history: list[Item]) -> list[dict[str, Any]]:
+        """List MCP servers' tools; returns the new ``mcp_list_tools`` items to show."""
+        if not self.toolset.mcp_tools:
+            return []
+        runner = self._runner()
+        listed = await list_mcp_tools(runner, self.toolset.mcp_tools, history, self.settings)
+        self.toolset = self.toolset.with_mcp_tools(listed.specs)
+        self.builder.add_server_tools(self.toolset.server)
+        self._approvals = pending_approvals(self.request.input, history, self.toolset.server)
+        return listed.items
+
+    def _runner(self) -> ActorRef[ToolMessage]:
+        if self.gateway.tools is None:
+            raise InvalidRequest("Server-side tools are not available on this gateway.",
+                                 param="tools")
+        return self.gateway.tools
+
+    async def _loop(self, context: list[Item], listed: list[dict[str, Any]]
+                    ) -> AsyncGenerator[list[Event], None]:
         builder = self.builder
-        try:  # upstream errors before it accepted the request become HTTP errors
-            await anext(upstream)  # READY
-        except StopAsyncIteration:
-            raise UpstreamUnavailable("The upstream closed the stream before answering.") from None
-        except Exception as exc:
-            raise as_gateway_error(exc) from None
-        yield builder.start()
+        first = True
+        # response.created/in_progress come first; they are sent with what precedes the first
+        # model turn (MCP listings, approved calls) once the upstream has accepted it.
+        prelude = builder.start() + builder.add_items(listed)
         try:
-            async for event in upstream:
-                out = builder.feed(event)  # type: ignore[arg-type]  # only READY is not a ModelEvent
-                if out:
-                    yield out
+            context += await self._approved(prelude)
+            for _ in range(self.settings.max_iterations):
+                builder.begin_turn()
+                async with aclosing(self._model_turn(context, first, prelude)) as turn:
+                    async for batch in turn:
+                        yield batch
+                first = False
+                events, calls = builder.end_turn()
+                context += [i for i in builder.response["output"][builder.turn_start:]]
+                if events:
+                    yield events
+                if not calls:
+                    break
+                stop, pending = self._stop_for_tools(calls)
+                if pending:
+                    yield pending
+                if stop:
+                    break
+                self.tool_calls += len(calls)
+                started = start_calls(builder, [(self.toolset.server[c.name], c) for c in calls])
+                yield started.events
+                done, more = await finish_calls(self._runner(), builder, started,
+                                                include_sources=self._sources())
+                yield done
+                context += more
+                if builder.client_calls_this_turn():
+                    break  # the client answers its own calls, then continues the chain
+            else:
+                builder.set_incomplete("max_tool_iterations")
+        except GatewayError as error:
+            if not self._started:
+                raise  # nothing was sent yet: a plain HTTP error
+            yield await self._failed(error)
+            return
         except Exception as exc:
-            final = builder.fail(as_gateway_error(exc))
-            await self._save()
-            yield final
+            if not self._started:
+                raise as_gateway_error(exc) from None
+            yield await self._failed(as_gateway_error(exc))
             return
         final = builder.finish(int(self.gateway.clock()))
         await self._save()
         yield final
+
+    async def _model_turn(self, context: list[Item], first: bool, prelude: list[Event]
+                          ) -> AsyncGenerator[list[Event], None]:
+        async with self._upstream(context, first) as upstream:
+            if first:
+                self._started = True
+                yield prelude
+            async for event in upstream:
+                out = self.builder.feed(event)  # type: ignore[arg-type]  # only READY isn't
+                if out:
+                    yield out
+
+    @asynccontextmanager
+    async def _upstream(self, context: list[Item], first: bool
+                        ) -> AsyncIterator[AsyncIterator[TurnEvent]]:
+        """The model turn's upstream, past READY. On the first turn of a model alias, a target
+        that fails before answering hands over to the next one (``[models.NAME] targets``)."""
+        targets = self.targets if first else [(self.provider, self.model)]
+        for n, (self.provider, self.model) in enumerate(targets, start=1):
+            call = model_call(self.request, self.provider, self.model, context,
+                              tools=self.toolset.model_tools)
+            turn = StreamTurn(call, self.caller.bearer)
+            pool = self.gateway.providers[self.provider]
+            try:
+                async with self.gateway.ops.turn(self.provider, self.model, pool.stream(
+                        turn, buffer=64, nowait=first)) as upstream:
+                    try:  # upstream errors before it accepted the request become HTTP errors
+                        await anext(upstream)  # READY
+                    except StopAsyncIteration:
+                        raise UpstreamUnavailable("The upstream closed before answering.") from None
+                    except GatewayError as exc:
+                        if n == len(targets) or not falls_back(exc.status):
+                            raise
+                        logger.warning("%s failed (%s); falling back", self.provider, exc.status)
+                        continue
+                    yield upstream
+                    return
+            except MailboxFull:  # the provider's mailbox is full: shed at once (503)
+                if n == len(targets):
+                    raise Overloaded(
+                        f"The {self.provider} provider is at capacity; retry shortly.") from None
+                logger.warning("%s is at capacity; falling back", self.provider)
+
+    async def _approved(self, prelude: list[Event]) -> list[Item]:
+        """Context items for MCP calls the client approved (run now) or declined."""
+        approvals = self._approvals
+        if not approvals:
+            return []
+        context: list[Item] = []
+        runnable = []
+        for spec, call, approve in approvals:
+            if approve:
+                runnable.append((spec, call))
+            else:
+                context += declined(call)
+        if runnable:
+            started = start_calls(self.builder, runnable)
+            done, more = await finish_calls(self._runner(), self.builder, started,
+                                            include_sources=self._sources())
+            prelude += started.events + done
+            context += more
+        return context
+
+    def _stop_for_tools(self, calls: list[ToolCallRequest]) -> tuple[bool, list[Event]]:
+        """Whether the loop ends here instead of running ``calls`` (the max_tool_calls budget,
+        or MCP calls needing approval), with the events of the approval requests."""
+        limit = self.request.max_tool_calls
+        if limit is not None and self.tool_calls + len(calls) > limit:
+            self.builder.set_incomplete("max_tool_calls")
+            return True, []
+        pending = [c for c in calls if self._needs_approval(c)]
+        if pending:
+            requests = [approval_request(self.toolset.server[c.name], c) for c in pending]
+            return True, self.builder.add_items(requests, keep_ids=True)
+        return False, []
+
+    def _needs_approval(self, call: ToolCallRequest) -> bool:
+        spec = self.toolset.server[call.name]
+        if spec.kind != "mcp":
+            return False
+        return bool(spec.options["server"].needs_approval(spec.options["tool"]))
+
+    def _sources(self) -> bool:
+        return "web_search_call.action.sources" in self.request.include
+
+    async def _failed(self, error: GatewayError) -> list[Event]:
+        final = self.builder.fail(error)
+        await self._save()
+        return final
 
     async def _save(self) -> None:
         """Store the response and its input items; returns once durable."""

@@ -24,6 +24,41 @@ import attrs
 import trio
 
 from actors import Actor, Ask
+from openresponses.gateway.storage_background import (
+    AppendEvents,
+    BackgroundMessage,
+    FinishJob,
+    GetSecret,
+    Heartbeat,
+    LoadEvents,
+    ReapJobs,
+    TrackJob,
+    background_store_call,
+)
+from openresponses.gateway.storage_chat import (
+    ChatMessage,
+    DeleteChatCompletion,
+    GetChatCompletion,
+    ListChatCompletions,
+    ListChatMessages,
+    SaveChatCompletion,
+    UpdateChatCompletion,
+    chat_store_call,
+)
+from openresponses.gateway.storage_conversations import (
+    AddConversationItems,
+    ConversationMessage,
+    CreateConversation,
+    DeleteConversation,
+    DeleteConversationItem,
+    GetConversation,
+    GetConversationItem,
+    ListConversationItems,
+    LoadConversation,
+    UpdateConversation,
+    conversation_store_call,
+)
+from openresponses.keys import KeyRecord
 from openresponses.store.base import ItemsPage, Store, StoredResponse, validate_record
 
 T = TypeVar("T")
@@ -66,7 +101,33 @@ class ListInputItems(Ask[ItemsPage | None]):
     before: str | None = None
 
 
-StorageMessage = SaveResponse | GetResponse | DeleteResponse | LoadChain | ListInputItems
+@attrs.frozen
+class SaveKey(Ask[None]):
+    """Insert a gateway key record (``ValueError`` if its id or hash is taken)."""
+
+    record: KeyRecord
+
+
+@attrs.frozen
+class FindKey(Ask[KeyRecord | None]):
+    key_hash: str = attrs.field(repr=False)
+
+
+@attrs.frozen
+class ListKeys(Ask[list[KeyRecord]]):
+    pass
+
+
+@attrs.frozen
+class RevokeKey(Ask[KeyRecord | None]):
+    key_id: str
+
+
+KeyMessage = SaveKey | FindKey | ListKeys | RevokeKey
+StorageMessage = (
+    SaveResponse | GetResponse | DeleteResponse | LoadChain | ListInputItems | KeyMessage
+    | ChatMessage | ConversationMessage | BackgroundMessage
+)
 
 
 @attrs.define
@@ -119,6 +180,21 @@ class StorageActor(Actor[StorageMessage]):
                 return await self._read(lambda store: store.chain(owner, response_id))
             case ListInputItems():
                 return await self._read(functools.partial(_list_items, message))
+            case SaveKey() | FindKey() | ListKeys() | RevokeKey():
+                return await self._key_call(message)
+            case (SaveChatCompletion() | GetChatCompletion() | ListChatCompletions()
+                  | UpdateChatCompletion() | DeleteChatCompletion() | ListChatMessages()):
+                writes, call = chat_store_call(message)  # gateway/storage_chat.py
+                return await (self._call(call) if writes else self._read(call))
+            case (CreateConversation() | GetConversation() | UpdateConversation()
+                  | DeleteConversation() | AddConversationItems() | ListConversationItems()
+                  | GetConversationItem() | DeleteConversationItem() | LoadConversation()):
+                writes, call = conversation_store_call(message)  # storage_conversations.py
+                return await (self._call(call) if writes else self._read(call))
+            case (AppendEvents() | LoadEvents() | TrackJob() | FinishJob() | Heartbeat()
+                  | ReapJobs() | GetSecret()):
+                writes, call = background_store_call(message)  # storage_background.py
+                return await (self._call(call) if writes else self._read(call))
             case _:
                 assert_never(message)
 
@@ -192,6 +268,20 @@ class StorageActor(Actor[StorageMessage]):
             store, self._store = self._store, None
             if store is not None:
                 await trio.to_thread.run_sync(store.close)
+
+    async def _key_call(self, message: KeyMessage) -> object:
+        """Gateway key records: reads in the read pool, writes as their own transaction."""
+        match message:
+            case SaveKey(record=record):
+                return await self._call(lambda store: store.save_key(record))
+            case FindKey(key_hash=key_hash):
+                return await self._read(lambda store: store.find_key(key_hash))
+            case ListKeys():
+                return await self._read(lambda store: store.list_keys())
+            case RevokeKey(key_id=key_id):
+                return await self._call(lambda store: store.revoke_key(key_id))
+            case _:
+                assert_never(message)
 
     # -- store calls -------------------------------------------------------------------------
 

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import aclosing
 from typing import Literal
 
 from quart import Blueprint, Response, request
 
-from openresponses.auth import caller_from_headers
+from openresponses.auth import authorize_model, caller_from_headers
 from openresponses.errors import InvalidRequest, NotFound
-from openresponses.gateway.run import Gateway, ResponseRun
-from openresponses.gateway.storage import DeleteResponse, GetResponse, ListInputItems
+from openresponses.gateway.run import Gateway
+from openresponses.gateway.storage import DeleteResponse, ListInputItems
+from openresponses.gateway.turns import prepare_turn
 from openresponses.render import json_response, sse_response
+from openresponses.routes.background import create_background
+from openresponses.routes.background import get_response as get_background_aware
 from openresponses.routes.common import json_body
 from openresponses.schema import validate as v
 from openresponses.schema.request import parse_create_response
+
+logger = logging.getLogger("openresponses.app")
+
+
+def _warning_headers(warnings: list[str]) -> dict[str, str]:
+    """Tools that were requested but not offered: said in a header and in the log."""
+    for warning in warnings:
+        logger.warning("%s", warning)
+    return {"x-openresponses-warning": " | ".join(warnings)} if warnings else {}
 
 
 def _not_found(response_id: str) -> NotFound:
@@ -30,23 +43,24 @@ def responses_blueprint(gateway: Gateway) -> Blueprint:
     async def create_response() -> Response:
         caller = caller_from_headers()
         parsed = parse_create_response(await json_body(gateway.config.max_body_bytes))
-        run = ResponseRun(gateway, caller, parsed)
-        batches = run.events()
+        authorize_model(gateway.config, caller, parsed.model)  # 403 outside the key's models
+        if parsed.background:  # runs in the BackgroundRunner (routes/background.py)
+            return await create_background(gateway, caller, parsed, _warning_headers)
+        turn = await prepare_turn(gateway, caller, parsed)  # history, conversation, compaction
+        run = turn.run
+        headers = _warning_headers(run.warnings)
+        batches = turn.events()  # metered: tokens/minute
         if parsed.stream:
             first = await anext(batches)  # errors before any output → plain HTTP errors
-            return sse_response(first, batches)
+            return sse_response(first, batches, headers)
         async with aclosing(batches) as drained:
             async for _ in drained:
                 pass
-        return json_response(run.response)
+        return json_response(run.response, headers=headers)
 
     @bp.get("/v1/responses/<response_id>")
     async def get_response(response_id: str) -> Response:
-        caller = caller_from_headers()
-        record = await storage.ask(GetResponse(owner=caller.owner, response_id=response_id))
-        if record is None:
-            raise _not_found(response_id)
-        return json_response(record.response)
+        return await get_background_aware(gateway, response_id)  # routes/background.py
 
     @bp.delete("/v1/responses/<response_id>")
     async def delete_response(response_id: str) -> Response:

@@ -22,10 +22,12 @@ _KNOWN = frozenset(
         "temperature", "top_p", "max_output_tokens", "text", "reasoning", "metadata", "user",
         "store", "stream", "previous_response_id", "include", "background", "max_tool_calls",
         "truncation", "service_tier", "safety_identifier", "prompt_cache_key", "top_logprobs",
-        "presence_penalty", "frequency_penalty", "stream_options",
+        "presence_penalty", "frequency_penalty", "stream_options", "conversation",
+        "context_management",
     }
 )
 _FORMATS = ("text", "json_schema", "json_object")
+DEFAULT_COMPACT_THRESHOLD = 100_000  # estimated tokens, when compact_threshold is null
 
 
 @attrs.frozen(kw_only=True)
@@ -56,6 +58,8 @@ class CreateResponse:
     stream: bool = False
     background: bool = False
     previous_response_id: str | None = None
+    conversation: str | None = None  # a conversation id: its items are the history
+    compact_threshold: int | None = None  # context_management compaction: on past this
     include: list[str] = attrs.field(factory=list)
     extra: dict[str, Any] = attrs.field(factory=dict)
 
@@ -99,6 +103,28 @@ def _sampling(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _conversation(data: dict[str, Any]) -> str | None:
+    """``conversation``: an id, or ``{"id": ...}``."""
+    value = data.get("conversation")
+    if isinstance(value, dict):
+        return v.req_str(value, "id", "conversation.id")
+    return v.opt_str(data, "conversation")
+
+
+def _compact_threshold(data: dict[str, Any]) -> int | None:
+    """``context_management: [{"type": "compaction", "compact_threshold": N}]`` → N."""
+    entries = v.opt_list(data, "context_management") or []
+    threshold = None
+    for i, entry in enumerate(entries):
+        param = f"context_management[{i}]"
+        if not isinstance(entry, dict) or entry.get("type") != "compaction":
+            raise InvalidRequest(f"Invalid '{param}.type': only 'compaction' is supported.",
+                                 param=f"{param}.type", code="invalid_value")
+        threshold = v.opt_int(entry, "compact_threshold", low=1000, high=100_000_000,
+                              param=f"{param}.compact_threshold") or DEFAULT_COMPACT_THRESHOLD
+    return threshold
+
+
 def parse_create_response(data: Any) -> CreateResponse:
     """Validate a decoded JSON body. Raises ``InvalidRequest`` naming the bad ``param``."""
     if not isinstance(data, dict):
@@ -128,6 +154,8 @@ def parse_create_response(data: Any) -> CreateResponse:
         stream=v.opt_bool(data, "stream") is True,
         background=v.opt_bool(data, "background") is True,
         previous_response_id=v.opt_str(data, "previous_response_id"),
+        conversation=_conversation(data),
+        compact_threshold=_compact_threshold(data),
         include=_include(data),
         extra={k: val for k, val in data.items() if k not in _KNOWN},
         **_sampling(data),

@@ -12,6 +12,10 @@ from typing import Any, Literal, Protocol
 
 import attrs
 
+from openresponses.keys import KeyRecord
+from openresponses.store.background import BackgroundStore
+from openresponses.store.conversations import ConversationStore
+
 Order = Literal["asc", "desc"]
 
 
@@ -37,8 +41,31 @@ class ItemsPage:
     has_more: bool
 
 
-class Store(Protocol):
-    """A response store. Methods are blocking and thread-safe; call them from worker threads."""
+@attrs.frozen(kw_only=True)
+class StoredChatCompletion:
+    """A chat completion stored with ``store: true``: the body as sent, the request messages
+    (each with its listing ``id``), and metadata the client may update."""
+
+    id: str
+    owner: str  # hash of the caller's key: tenant isolation
+    model: str  # as the client named it (``provider@model``)
+    created_at: int
+    metadata: dict[str, str]
+    completion: dict[str, Any]
+    messages: list[dict[str, Any]]
+
+
+@attrs.frozen
+class ChatCompletionsPage:
+    """One page of an owner's stored chat completions, in the order asked for."""
+
+    records: list[StoredChatCompletion]
+    has_more: bool
+
+
+class Store(ConversationStore, BackgroundStore, Protocol):
+    """A response store, with conversations and background responses (their protocols).
+    Methods are blocking and thread-safe; call them from worker threads."""
 
     def save_batch(self, records: Sequence[StoredResponse]) -> None:
         """Write ``records`` in one transaction, upserting by id (later records win).
@@ -81,6 +108,64 @@ class Store(Protocol):
         nearest the cursor). ``has_more`` says whether items remain beyond the page in the
         direction being paged. An unknown cursor id gives an empty page.
         """
+        ...
+
+    # -- gateway keys (stored by hash; see openresponses.keys) ----------------------------
+
+    def save_key(self, record: KeyRecord) -> None:
+        """Insert a key record (``ValueError`` if its id or hash is already taken)."""
+        ...
+
+    def find_key(self, key_hash: str) -> KeyRecord | None:
+        """The record of the key with this hash (revoked and expired ones too), or None."""
+        ...
+
+    def list_keys(self) -> list[KeyRecord]:
+        """Every key record, oldest first."""
+        ...
+
+    def revoke_key(self, key_id: str) -> KeyRecord | None:
+        """Mark the key revoked (idempotent); its updated record, or None if unknown."""
+        ...
+
+    # -- chat completions (``store: true`` on /v1/chat/completions) ------------------------
+
+    def save_chat_completion(self, record: StoredChatCompletion) -> None:
+        """Insert a completion (``ValueError`` if its id is taken)."""
+        ...
+
+    def get_chat_completion(self, owner: str, completion_id: str) -> StoredChatCompletion | None:
+        """The completion, or None if unknown for this owner."""
+        ...
+
+    def list_chat_completions(
+        self,
+        owner: str,
+        *,
+        limit: int,
+        order: Order,
+        after: str | None,
+        model: str | None,
+        metadata: dict[str, str],
+    ) -> ChatCompletionsPage:
+        """The owner's completions by creation time, filtered by ``model`` and by every
+        ``metadata`` pair; ``after`` is a completion id (unknown: an empty page)."""
+        ...
+
+    def update_chat_completion(
+        self, owner: str, completion_id: str, metadata: dict[str, str]
+    ) -> StoredChatCompletion | None:
+        """Replace the completion's metadata; the updated record, or None if unknown."""
+        ...
+
+    def delete_chat_completion(self, owner: str, completion_id: str) -> bool:
+        """Delete the completion; False if unknown for this owner."""
+        ...
+
+    def chat_messages(
+        self, owner: str, completion_id: str, *, limit: int, order: Order, after: str | None
+    ) -> ItemsPage | None:
+        """A page of the completion's request messages; None if unknown for this owner."""
         ...
 
     def close(self) -> None:

@@ -25,12 +25,39 @@ from typing import Any
 
 import orjson
 
+from openresponses.keys import KeyRecord
 from openresponses.store.base import (
+    ChatCompletionsPage,
     ItemsPage,
     Order,
+    StoredChatCompletion,
     StoredResponse,
     check_page_args,
     validate_record,
+)
+from openresponses.store.sqlite_chat import (
+    CHAT_MIGRATION,
+    DELETE_CHAT,
+    GET_CHAT,
+    UPDATE_CHAT_METADATA,
+    chat_from_row,
+    insert_chat,
+    list_chats,
+    page_messages,
+)
+from openresponses.store.sqlite_conversations import (
+    CONVERSATIONS_MIGRATION,
+    SqliteConversations,
+)
+from openresponses.store.sqlite_events import EVENTS_MIGRATION, SqliteEvents
+from openresponses.store.sqlite_keys import (
+    FIND_KEY,
+    GET_KEY,
+    KEYS_MIGRATION,
+    LIST_KEYS,
+    REVOKE_KEY,
+    insert_key,
+    key_from_row,
 )
 
 # Ordered schema migrations: applying MIGRATIONS[n] takes ``PRAGMA user_version`` from n to n+1.
@@ -53,6 +80,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ) WITHOUT ROWID""",
         "CREATE UNIQUE INDEX input_items_item_id ON input_items (response_id, item_id)",
     ),
+    CHAT_MIGRATION,  # version 2: stored chat completions (sqlite_chat.py)
+    KEYS_MIGRATION,  # version 3: gateway keys (sqlite_keys.py)
+    CONVERSATIONS_MIGRATION,  # version 4: conversations (sqlite_conversations.py)
+    EVENTS_MIGRATION,  # version 5: background events, jobs, secrets (sqlite_events.py)
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 MAX_CHAIN_DEPTH = 10_000  # a guard against a cycle made by re-saving an ancestor, not a limit
@@ -89,7 +120,7 @@ ORDER BY 1 DESC, 2 ASC
 _CURSOR = "(SELECT position FROM input_items WHERE response_id = :id AND item_id = :{name})"
 
 
-class SqliteStore:
+class SqliteStore(SqliteConversations, SqliteEvents):
     """A ``Store`` on one SQLite database file (or a private in-memory database)."""
 
     def __init__(
@@ -253,6 +284,73 @@ class SqliteStore:
         first_id = found[0][0] if found else None
         last_id = found[-1][0] if found else None
         return ItemsPage(data=data, first_id=first_id, last_id=last_id, has_more=has_more)
+
+    # -- gateway keys (statements in sqlite_keys.py) -----------------------------------------
+
+    def save_key(self, record: KeyRecord) -> None:
+        with self._transaction() as conn:
+            insert_key(conn, record)
+
+    def find_key(self, key_hash: str) -> KeyRecord | None:
+        with self._reader() as conn:
+            row = conn.execute(FIND_KEY, (key_hash,)).fetchone()
+        return key_from_row(row) if row else None
+
+    def list_keys(self) -> list[KeyRecord]:
+        with self._reader() as conn:
+            return [key_from_row(row) for row in conn.execute(LIST_KEYS)]
+
+    def revoke_key(self, key_id: str) -> KeyRecord | None:
+        with self._transaction() as conn:
+            conn.execute(REVOKE_KEY, (key_id,))
+            row = conn.execute(GET_KEY, (key_id,)).fetchone()
+        return key_from_row(row) if row else None
+
+    # -- chat completions (statements in sqlite_chat.py) -------------------------------------
+
+    def save_chat_completion(self, record: StoredChatCompletion) -> None:
+        with self._transaction() as conn:
+            insert_chat(conn, record)
+
+    def get_chat_completion(self, owner: str, completion_id: str) -> StoredChatCompletion | None:
+        with self._reader() as conn:
+            row = conn.execute(GET_CHAT, (completion_id, owner)).fetchone()
+        return chat_from_row(row) if row else None
+
+    def list_chat_completions(
+        self,
+        owner: str,
+        *,
+        limit: int,
+        order: Order,
+        after: str | None,
+        model: str | None,
+        metadata: dict[str, str],
+    ) -> ChatCompletionsPage:
+        with self._reader() as conn:
+            return list_chats(conn, owner, limit=limit, order=order, after=after, model=model,
+                              metadata=metadata)
+
+    def update_chat_completion(
+        self, owner: str, completion_id: str, metadata: dict[str, str]
+    ) -> StoredChatCompletion | None:
+        with self._transaction() as conn:
+            conn.execute(UPDATE_CHAT_METADATA,
+                         (orjson.dumps(metadata).decode(), completion_id, owner))
+            row = conn.execute(GET_CHAT, (completion_id, owner)).fetchone()
+        return chat_from_row(row) if row else None
+
+    def delete_chat_completion(self, owner: str, completion_id: str) -> bool:
+        with self._transaction() as conn:
+            return conn.execute(DELETE_CHAT, (completion_id, owner)).rowcount > 0
+
+    def chat_messages(
+        self, owner: str, completion_id: str, *, limit: int, order: Order, after: str | None
+    ) -> ItemsPage | None:
+        record = self.get_chat_completion(owner, completion_id)
+        if record is None:
+            return None
+        return page_messages(record.messages, limit=limit, order=order, after=after)
 
     def close(self) -> None:
         with self._pool_lock:

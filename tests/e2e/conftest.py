@@ -26,6 +26,12 @@ async def upstream() -> AsyncIterator[FakeUpstream]:
         nursery.cancel_scope.cancel()
 
 
+@pytest.fixture
+def gateway_extra_env() -> dict[str, str]:
+    """Extra environment for the gateway; a test module overrides this fixture to change it."""
+    return {}
+
+
 def gateway_env(upstream: FakeUpstream, tmp_path: Path) -> dict[str, str]:
     return {
         "OPENAI_BASE_URL": f"{upstream.url}/v1",
@@ -33,14 +39,20 @@ def gateway_env(upstream: FakeUpstream, tmp_path: Path) -> dict[str, str]:
         "ANTHROPIC_BASE_URL": upstream.url,
         "OPENRESPONSES_STORE": f"sqlite:///{tmp_path}/gateway.db",
         "OPENRESPONSES_SHUTDOWN_GRACE": "2",
+        "OPENRESPONSES_UPSTREAM_RETRIES": "0",  # queued errors reach the client as they are
+        "BRAVE_BASE_URL": upstream.url,
+        "OPENRESPONSES_ALLOW_PRIVATE_URLS": "true",
     }
 
 
 @pytest.fixture
-async def gateway_url(upstream: FakeUpstream, tmp_path: Path) -> AsyncIterator[str]:
+async def gateway_url(
+    upstream: FakeUpstream, tmp_path: Path, gateway_extra_env: dict[str, str]
+) -> AsyncIterator[str]:
     """Base URL (``…/v1``) of a gateway whose providers all point at ``upstream``; shut down
     gracefully (actors stopped, storage flushed, connections closed) after the test."""
-    config = load_config(env=gateway_env(upstream, tmp_path), path=None)
+    env = {**gateway_env(upstream, tmp_path), **gateway_extra_env}
+    config = load_config(env=env, path=None)
     shutdown = trio.Event()
     async with trio.open_nursery() as nursery:
         binds = await nursery.start(

@@ -45,6 +45,25 @@ class ErrorReply:
 
 
 @attrs.frozen
+class RawReply:
+    """A recorded answer replayed as is (a transcript's body); streamed in small pieces."""
+
+    body: bytes
+    content_type: str = "application/json"
+    status: int = 200
+
+
+@attrs.frozen
+class SearchReply:
+    results: tuple[tuple[str, str, str], ...] = (
+        ("Trio docs", "https://trio.readthedocs.io/", "Trio is an async library."),
+        ("Structured concurrency", "https://example.org/sc", "Nurseries &amp; scopes."),
+    )
+    status: int = 200
+    delay: float = 0.0
+
+
+@attrs.frozen
 class Received:
     path: str
     headers: dict[str, str]
@@ -55,14 +74,21 @@ class Received:
 class FakeUpstream:
     """Serves queued replies; with none queued it answers the default ``Script``."""
 
-    replies: deque[Script | ErrorReply] = attrs.Factory(deque)
+    replies: deque[Script | ErrorReply | RawReply] = attrs.Factory(deque)
     received: list[Received] = attrs.Factory(list)
     stream_opened: trio.Event = attrs.Factory(trio.Event)
     disconnected: trio.Event = attrs.Factory(trio.Event)
     hold: trio.Event | None = None  # when set, streams pause after the first chunk until set
+    searches: list[Received] = attrs.Factory(list)  # Brave search requests received
+    search_replies: deque[SearchReply] = attrs.Factory(deque)
+    search_started: trio.Event = attrs.Factory(trio.Event)
+    search_cancelled: trio.Event = attrs.Factory(trio.Event)
+    models: tuple[str, ...] = ("fake-model-a", "fake-model-b")  # GET …/models answers these
+    model_lists: list[Received] = attrs.Factory(list)  # GET …/models requests received
+    token_counts: deque[int] = attrs.Factory(deque)  # answers of Anthropic count_tokens
     url: str = ""
 
-    def queue(self, *replies: Script | ErrorReply) -> None:
+    def queue(self, *replies: Script | ErrorReply | RawReply) -> None:
         self.replies.extend(replies)
 
     def last(self) -> Received:
@@ -70,6 +96,14 @@ class FakeUpstream:
 
     def _app(self) -> QuartTrio:
         app = QuartTrio("fake-upstream")
+
+        @app.post("/v1/messages/count_tokens")
+        async def count_tokens() -> Response:
+            body = await request.get_json()
+            headers = {k.lower(): val for k, val in request.headers.items()}
+            self.received.append(Received("/v1/messages/count_tokens", headers, body))
+            count = self.token_counts.popleft() if self.token_counts else len(json.dumps(body))
+            return Response(json.dumps({"input_tokens": count}), content_type="application/json")
 
         @app.post("/<path:path>")
         async def handle(path: str) -> Response:
@@ -83,6 +117,12 @@ class FakeUpstream:
                 return Response(reply.body if isinstance(reply.body, str) else
                                 json.dumps(reply.body), status=reply.status,
                                 headers=reply.headers, content_type="application/json")
+            if isinstance(reply, RawReply):
+                pieces = [reply.body[i:i + 1000] for i in range(0, len(reply.body), 1000)]
+                response = Response(self._stream(pieces, 0.0), status=reply.status,
+                                    content_type=reply.content_type)
+                response.timeout = None
+                return response
             make_body, make_stream = _FORMATS[fmt]
             if not body.get("stream"):
                 return Response(json.dumps(make_body(reply, body["model"])),
@@ -92,7 +132,57 @@ class FakeUpstream:
             response.timeout = None
             return response
 
+        @app.get("/<path:path>")
+        async def list_models(path: str) -> Response:
+            if not path.endswith("models"):
+                return Response("{}", status=404, content_type="application/json")
+            headers = {k.lower(): val for k, val in request.headers.items()}
+            self.model_lists.append(Received("/" + path, headers, dict(request.args)))
+            if "anthropic-version" in headers:  # Anthropic's shape
+                listed = [{"type": "model", "id": m, "display_name": m,
+                           "created_at": "2025-02-19T00:00:00Z"} for m in self.models]
+                return Response(json.dumps({"data": listed, "has_more": False}),
+                                content_type="application/json")
+            data: list[dict[str, Any]] = [
+                {"id": m, "object": "model", "created": 1700000000, "owned_by": "fake"}
+                for m in self.models]
+            return Response(json.dumps({"object": "list", "data": data}),
+                            content_type="application/json")
+
+        @app.get("/res/v1/web/search")
+        async def search() -> Response:
+            headers = {k.lower(): val for k, val in request.headers.items()}
+            self.searches.append(Received("/res/v1/web/search", headers, dict(request.args)))
+            reply = self.search_replies.popleft() if self.search_replies else SearchReply()
+            self.search_started.set()
+            if reply.status != 200:
+                return Response("{}", status=reply.status, content_type="application/json")
+            results = [{"title": f"<b>{t}</b>", "url": u, "description": d}
+                       for t, u, d in reply.results]
+            body = json.dumps({"web": {"results": results}}).encode()
+            if not reply.delay:
+                return Response(body, content_type="application/json")
+            response = Response(self._slow_body(body, reply.delay),
+                                content_type="application/json")
+            response.timeout = None
+            return response
+
         return app
+
+    async def _slow_body(self, body: bytes, delay: float) -> AsyncIterator[bytes]:
+        """``body`` after ``delay`` s, with JSON-neutral spaces meanwhile, so that a client
+        that goes away is noticed (a write fails) and recorded in ``search_cancelled``."""
+        finished = False
+        try:
+            deadline = trio.current_time() + delay
+            while trio.current_time() < deadline:
+                yield b" "
+                await trio.sleep(0.05)
+            finished = True
+            yield body
+        finally:
+            if not finished:
+                self.search_cancelled.set()
 
     async def _stream(self, chunks: list[bytes], delay: float) -> AsyncIterator[bytes]:
         self.stream_opened.set()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 import trio
@@ -22,7 +22,13 @@ from openresponses.gateway.storage import (
     StorageActor,
     StorageMessage,
 )
-from openresponses.store.base import ItemsPage, StoredResponse
+from openresponses.keys import KeyRecord
+from openresponses.store.base import (
+    ChatCompletionsPage,
+    ItemsPage,
+    StoredChatCompletion,
+    StoredResponse,
+)
 from openresponses.store.sqlite import SqliteStore
 
 
@@ -71,9 +77,53 @@ class RecordingStore:
             owner, response_id, limit=limit, order=order, after=after, before=before
         )
 
+    def save_key(self, record: KeyRecord) -> None:
+        self.inner.save_key(record)
+
+    def find_key(self, key_hash: str) -> KeyRecord | None:
+        return self.inner.find_key(key_hash)
+
+    def list_keys(self) -> list[KeyRecord]:
+        return self.inner.list_keys()
+
+    def revoke_key(self, key_id: str) -> KeyRecord | None:
+        return self.inner.revoke_key(key_id)
+
+    def save_chat_completion(self, record: StoredChatCompletion) -> None:
+        self.inner.save_chat_completion(record)
+
+    def get_chat_completion(self, owner: str, completion_id: str) -> StoredChatCompletion | None:
+        return self.inner.get_chat_completion(owner, completion_id)
+
+    def list_chat_completions(
+        self, owner: str, *, limit: int, order: Literal["asc", "desc"], after: str | None,
+        model: str | None, metadata: dict[str, str],
+    ) -> ChatCompletionsPage:
+        return self.inner.list_chat_completions(owner, limit=limit, order=order, after=after,
+                                                model=model, metadata=metadata)
+
+    def update_chat_completion(
+        self, owner: str, completion_id: str, metadata: dict[str, str]
+    ) -> StoredChatCompletion | None:
+        return self.inner.update_chat_completion(owner, completion_id, metadata)
+
+    def delete_chat_completion(self, owner: str, completion_id: str) -> bool:
+        return self.inner.delete_chat_completion(owner, completion_id)
+
+    def chat_messages(
+        self, owner: str, completion_id: str, *, limit: int, order: Literal["asc", "desc"],
+        after: str | None,
+    ) -> ItemsPage | None:
+        return self.inner.chat_messages(owner, completion_id, limit=limit, order=order,
+                                        after=after)
+
     def close(self) -> None:
         self.closed = True
         self.inner.close()
+
+    def __getattr__(self, name: str) -> Any:
+        """Every other store method (conversations, background) goes to the inner store."""
+        return getattr(self.inner, name)
 
 
 def record(

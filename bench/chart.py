@@ -1,0 +1,157 @@
+"""The chart of a results file: ``python -m bench.chart results.json out.png``.
+
+Runs in the bench's tools virtualenv (matplotlib only: no project imports, stdlib json).
+Top row: requests/s per scenario (OpenResponses, the bare-proxy floor, LiteLLM), with
+OpenResponses' ratios written over its bars. Bottom row: server CPU per request, p50 latency
+added over the upstream at concurrency 1, and the growth of CPU per turn.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+COLORS = {"ours": "#1f77b4", "floor": "#9a9a9a", "litellm": "#d95f02", "direct": "#c7c7c7"}
+LABELS = {"ours": "OpenResponses", "floor": "bare quart-trio proxy (floor)",
+          "litellm": "LiteLLM proxy", "direct": "upstream direct"}
+KEYS = {"responses-chat": "/v1/responses → Chat Completions",
+        "responses-anthropic": "/v1/responses → Anthropic", "chat": "/v1/chat/completions"}
+
+
+def _get(rows: list[dict[str, Any]], target: str, key: str, stream: bool, c: int) -> Any:
+    for row in rows:
+        if (row["target"], row["key"], row["stream"], row.get("concurrency")) == (
+                target, key, stream, c):
+            return row
+    return None
+
+
+def _throughput(ax: Any, rows: list[dict[str, Any]], key: str, conc: list[int]) -> None:
+    groups = [(s, c) for s in (False, True) for c in conc if c > 1]
+    shown = [t for t in ("ours", "floor", "litellm") if any(r["target"] == t for r in rows)]
+    width = 0.8 / max(1, len(shown))
+    for i, target in enumerate(shown):
+        xs, ys = [], []
+        for g, (stream, c) in enumerate(groups):
+            row = _get(rows, target, key, stream, c)
+            if row and row.get("rps"):
+                xs.append(g + (i - (len(shown) - 1) / 2) * width)
+                ys.append(row["rps"])
+        ax.bar(xs, ys, width, color=COLORS[target], label=LABELS[target])
+        if target != "ours":
+            continue
+        for x, (stream, c), y in zip(xs, groups, ys, strict=False):
+            notes = []
+            for other, word in (("floor", "of floor"), ("litellm", "LiteLLM")):
+                ref = _get(rows, other, key, stream, c)
+                if ref and ref.get("rps"):
+                    ratio = y / ref["rps"]
+                    notes.append(f"{ratio:.0%} {word}" if other == "floor"
+                                 else f"{ratio:.1f}x {word}")
+            ax.annotate("\n".join(notes), (x, y), textcoords="offset points", xytext=(0, 3),
+                        ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels([f"{'stream' if s else 'non-stream'}\nc={c}" for s, c in groups],
+                       fontsize=8)
+    ax.set_title(KEYS.get(key, key), fontsize=10)
+    ax.set_ylabel("requests/s")
+    ax.margins(y=0.25)
+    ax.grid(axis="y", alpha=0.3)
+
+
+def _cpu(ax: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
+    shown = [t for t in ("ours", "floor", "litellm") if any(r["target"] == t for r in rows)]
+    groups = [(k, s) for k in keys for s in (False, True)]
+    width = 0.8 / max(1, len(shown))
+    for i, target in enumerate(shown):
+        xs, ys = [], []
+        for g, (key, stream) in enumerate(groups):
+            row = _get(rows, target, key, stream, 32)
+            if row and row.get("cpu_ms_per_req"):
+                xs.append(g + (i - (len(shown) - 1) / 2) * width)
+                ys.append(row["cpu_ms_per_req"])
+        ax.bar(xs, ys, width, color=COLORS[target])
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels([f"{k.replace('responses-', 'resp→')}\n{'stream' if s else 'json'}"
+                        for k, s in groups], fontsize=7)
+    ax.set_title("server CPU per request, c=32 (ms)", fontsize=10)
+    ax.set_yscale("log")
+    ax.grid(axis="y", alpha=0.3)
+
+
+def _latency(ax: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
+    shown = [t for t in ("ours", "floor", "litellm") if any(r["target"] == t for r in rows)]
+    groups = [(k, s) for k in keys for s in (False, True)]
+    width = 0.8 / max(1, len(shown))
+    for i, target in enumerate(shown):
+        xs, ys = [], []
+        for g, (key, stream) in enumerate(groups):
+            row, base = _get(rows, target, key, stream, 1), _get(rows, "direct", key, stream, 1)
+            if row and base and row.get("p50_ms") is not None and base.get("p50_ms") is not None:
+                xs.append(g + (i - (len(shown) - 1) / 2) * width)
+                ys.append(max(0.01, row["p50_ms"] - base["p50_ms"]))
+        ax.bar(xs, ys, width, color=COLORS[target])
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels([f"{k.replace('responses-', 'resp→')}\n{'stream' if s else 'json'}"
+                        for k, s in groups], fontsize=7)
+    ax.set_title("p50 latency added over the upstream, c=1 (ms)", fontsize=10)
+    ax.set_yscale("log")
+    ax.grid(axis="y", alpha=0.3)
+
+
+def _growth(ax: Any, growth: dict[str, Any] | None) -> None:
+    ax.set_title("OpenResponses CPU per request (ms)", fontsize=10)
+    if not growth:
+        ax.text(0.5, 0.5, "no growth run", ha="center", transform=ax.transAxes)
+        return
+    rows = growth["rows"]
+    xs = range(len(rows))
+    ax.bar(xs, [r["cpu_ms"] for r in rows], 0.6, color=COLORS["ours"], label="OpenResponses")
+    if all("floor_cpu_ms" in r for r in rows):
+        ax.bar(xs, [r["floor_cpu_ms"] for r in rows], 0.3, color=COLORS["floor"],
+               label="floor, same upstream bytes")
+    for x, r in zip(xs, rows, strict=True):
+        ax.annotate(f"{r['upstream_kb']:.0f} KB up", (x, r["cpu_ms"]), textcoords="offset points",
+                    xytext=(0, 3), ha="center", fontsize=7)
+    ax.set_xticks(list(xs))
+    ax.set_xticklabels([r["point"] for r in rows], fontsize=8)
+    ax.set_yscale("log")
+    ax.grid(axis="y", alpha=0.3)
+
+
+def render(data: dict[str, Any], out: str) -> None:
+    rows = [r for r in data["rows"] if r.get("concurrency")]
+    keys = [k for k in KEYS if any(r["key"] == k for r in rows)]
+    conc = sorted({r["concurrency"] for r in rows})
+    fig, axes = plt.subplots(2, max(3, len(keys)), figsize=(16, 9.5))
+    for ax, key in zip(axes[0], keys, strict=False):
+        _throughput(ax, rows, key, conc)
+    for ax in axes[0][len(keys):]:
+        ax.axis("off")
+    _cpu(axes[1][0], rows, keys)
+    _latency(axes[1][1], rows, keys)
+    _growth(axes[1][2], data.get("growth"))
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper right", fontsize=9, ncol=3)
+    meta = data["meta"]
+    fig.suptitle(f"OpenResponses vs the bare-stack floor and LiteLLM — {meta['date']}, "
+                 f"{meta['machine']['cores']} cores, one worker each", x=0.01, ha="left",
+                 fontsize=12)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    fig.savefig(out, dpi=110)
+
+
+def main() -> None:
+    with open(sys.argv[1]) as f:
+        data = json.load(f)
+    render(data, sys.argv[2])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,323 @@
+"""The background runner actor: runs ``background: true`` responses as tasks in its own nursery.
+
+A job outlives the request that started it. Its events are kept in memory while it runs (so
+followers on this process get them at once) and recorded in the store after each batch (so a
+stream can be resumed later, from any process). Its response is stored ``queued`` by the
+route, ``in_progress`` once the upstream accepted it, and finally by the run itself.
+
+- ``Cancel``: cancels the job's task; the response is stored ``cancelled`` (items still open
+  end ``incomplete``) and returned. Idempotent: an unknown or finished job answers None.
+- ``Follow``: the events after a sequence number, then new ones as they come, until the
+  response is final: from memory for a job of this runner, else from the store (polled).
+- Liveness: the runner beats every ``heartbeat`` seconds for its jobs; jobs whose runner has
+  been silent for ``stale_after`` seconds (their process died) are reaped, at start and on
+  every beat: their responses are stored ``failed`` with a clear error. On a graceful stop the
+  jobs still running are cancelled and stored ``failed`` the same way.
+
+Cancellation of an asker never touches a job; only ``Cancel`` and the runner's stop do.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import aclosing
+from typing import Any, assert_never
+
+import attrs
+import trio
+
+from actors import Actor, ActorRef, Ask, StreamAsk
+from openresponses.errors import GatewayError
+from openresponses.gateway.builder import Event
+from openresponses.gateway.run import as_gateway_error
+from openresponses.gateway.storage import GetResponse, SaveResponse, StorageMessage
+from openresponses.gateway.storage_background import (
+    AppendEvents,
+    FinishJob,
+    Heartbeat,
+    LoadEvents,
+    ReapJobs,
+    TrackJob,
+)
+from openresponses.store.background import BackgroundJob
+from openresponses.store.base import StoredResponse
+
+logger = logging.getLogger("openresponses.background")
+
+UNFINISHED = ("queued", "in_progress")
+INTERRUPTED = {"code": "server_error",
+               "message": "The gateway stopped while this background response was running; "
+                          "it did not finish. Create it again."}
+BROKEN = {"code": "server_error",
+          "message": "The background response failed because of an internal error."}
+TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+_SETTLE_POLLS = 8  # polls of a final response for its last events to be recorded
+
+
+@attrs.frozen(eq=False)
+class Work:
+    """What a job runs: the event batches of one response, and how to store its state."""
+
+    response_id: str
+    owner: str
+    batches: AsyncGenerator[list[Event], None]
+    snapshot: Callable[[], dict[str, Any]]  # a copy of the response as it is now
+    record: Callable[[dict[str, Any]], StoredResponse]
+    fail_before_start: Callable[[GatewayError], list[Event]]
+
+
+@attrs.frozen
+class Start(Ask[None]):
+    """Run ``work``; answered once the job is recorded and its task started."""
+
+    work: Work
+
+
+@attrs.frozen
+class Cancel(Ask[dict[str, Any] | None]):
+    """Cancel a live job of ``owner``; its response stored ``cancelled``, or None."""
+
+    owner: str
+    response_id: str
+
+
+@attrs.frozen
+class Snapshot(Ask[dict[str, Any] | None]):
+    """The response of a live job of ``owner`` as it is now, or None."""
+
+    owner: str
+    response_id: str
+
+
+@attrs.frozen(kw_only=True)
+class Follow(StreamAsk[list[Event]]):
+    """Batches of the events after ``after`` until the response is final."""
+
+    owner: str
+    response_id: str
+    after: int = -1
+
+
+BackgroundMessage = Start | Cancel | Snapshot | Follow
+
+
+@attrs.define(eq=False)
+class _Job:
+    work: Work
+    events: list[Event] = attrs.Factory(list)
+    changed: trio.Event = attrs.Factory(trio.Event)
+    finished: trio.Event = attrs.Factory(trio.Event)
+    scope: trio.CancelScope = attrs.Factory(trio.CancelScope)
+    started: bool = False
+    cancelled: bool = False  # by Cancel
+    interrupted: bool = False  # by the runner's stop
+    final: dict[str, Any] | None = None
+
+    def publish(self, batch: list[Event]) -> None:
+        self.events += batch
+        self.changed.set()
+        self.changed = trio.Event()
+
+
+def runner_id() -> str:
+    """A name for this runner: host, process and a random tag."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+class BackgroundRunner(Actor[BackgroundMessage]):
+    """Runs background responses; see the module docstring."""
+
+    concurrency = 4096  # followers stream from handler slots; jobs run in the context nursery
+
+    def __init__(self, storage: ActorRef[StorageMessage], *, heartbeat: float = 10.0,
+                 stale_after: float = 60.0, poll: float = 0.25,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._storage = storage
+        self._heartbeat = heartbeat
+        self._stale_after = stale_after
+        self._poll = poll
+        self._clock = clock
+        self._jobs: dict[str, _Job] = {}
+        self.runner = runner_id()
+
+    async def on_start(self) -> None:
+        """Reap the jobs of dead runners, then beat and reap every ``heartbeat`` seconds."""
+        await self._reap()
+        self.context.nursery.start_soon(self._beat)
+
+    async def on_stop(self) -> None:
+        """Stop every job (stored ``failed``: interrupted) and wait until each is stored."""
+        for job in list(self._jobs.values()):
+            job.interrupted = True
+            job.scope.cancel()
+        for job in list(self._jobs.values()):
+            await job.finished.wait()
+
+    async def receive(self, message: BackgroundMessage) -> object:
+        match message:
+            case Start(work=work):
+                await self._start(work)
+                return None
+            case Cancel(owner=owner, response_id=response_id):
+                return await self._cancel(owner, response_id)
+            case Snapshot(owner=owner, response_id=response_id):
+                return self._snapshot(owner, response_id)
+            case Follow():
+                return self._follow(message)
+            case _:
+                assert_never(message)
+
+    def _snapshot(self, owner: str, response_id: str) -> dict[str, Any] | None:
+        job = self._live(owner, response_id)
+        if job is None:
+            return None
+        response = job.work.snapshot()
+        if not job.started:
+            response["status"] = "queued"
+        return response
+
+    def _live(self, owner: str, response_id: str) -> _Job | None:
+        job = self._jobs.get(response_id)
+        return job if job is not None and job.work.owner == owner else None
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    async def _start(self, work: Work) -> None:
+        job = _Job(work)
+        await self._storage.ask(TrackJob(BackgroundJob(
+            response_id=work.response_id, owner=work.owner, runner=self.runner,
+            heartbeat_at=self._clock())))
+        self._jobs[work.response_id] = job
+        self.context.nursery.start_soon(self._run, job)
+
+    async def _run(self, job: _Job) -> None:
+        """Drive the job, then store how it ended (shielded) and forget it."""
+        error: dict[str, Any] | None = None
+        with job.scope:
+            try:
+                await self._drive(job)
+            except Exception as exc:
+                if not job.started:  # the upstream refused it: a failed response
+                    await self._fail_unstarted(job, as_gateway_error(exc))
+                else:  # the run itself broke (e.g. its final save failed)
+                    logger.exception("background response %s broke", job.work.response_id)
+                    error = dict(BROKEN)
+        with trio.CancelScope(shield=True):
+            try:
+                if job.cancelled or job.interrupted or error is not None:
+                    await self._store_stopped(job, error or dict(INTERRUPTED))
+                await self._storage.ask(FinishJob(job.work.response_id))
+            except Exception:
+                logger.exception("could not record the end of background response %s",
+                                 job.work.response_id)
+            finally:
+                self._jobs.pop(job.work.response_id, None)
+                job.finished.set()
+                job.publish([])  # wake followers: the job is over
+
+    async def _drive(self, job: _Job) -> None:
+        async with aclosing(job.work.batches) as batches:
+            async for batch in batches:
+                if not job.started:
+                    job.started = True
+                    await self._save(job, job.work.snapshot())  # in_progress
+                await self._publish(job, batch)
+        job.final = job.work.snapshot()
+
+    async def _fail_unstarted(self, job: _Job, error: GatewayError) -> None:
+        events = job.work.fail_before_start(error)
+        job.final = job.work.snapshot()
+        await self._save(job, job.final)
+        await self._publish(job, events)
+
+    async def _store_stopped(self, job: _Job, error: dict[str, Any]) -> None:
+        """Store a job stopped midway: ``cancelled`` (asked) or ``failed`` with ``error``."""
+        response = job.work.snapshot()
+        if response.get("status") not in UNFINISHED:
+            job.final = response
+            return  # it finished while being stopped
+        for item in response.get("output", []):
+            if item.get("status") == "in_progress":
+                item["status"] = "incomplete"
+        if job.cancelled:
+            response["status"] = "cancelled"
+        else:
+            response.update(status="failed", error=error)
+        job.final = response
+        await self._save(job, response)
+
+    async def _save(self, job: _Job, response: dict[str, Any]) -> None:
+        await self._storage.ask(SaveResponse(job.work.record(response)))
+
+    async def _publish(self, job: _Job, batch: list[Event]) -> None:
+        job.publish(batch)
+        await self._storage.ask(AppendEvents(job.work.response_id, batch))
+
+    async def _cancel(self, owner: str, response_id: str) -> dict[str, Any] | None:
+        job = self._live(owner, response_id)
+        if job is None:
+            return None
+        job.cancelled = True
+        job.scope.cancel()
+        await job.finished.wait()
+        return job.final
+
+    # -- followers ---------------------------------------------------------------------------
+
+    def _follow(self, message: Follow) -> AsyncIterator[list[Event]]:
+        job = self._live(message.owner, message.response_id)
+        if job is not None:
+            return self._from_memory(job, message.after)
+        return self._from_store(message)
+
+    async def _from_memory(self, job: _Job, after: int) -> AsyncGenerator[list[Event], None]:
+        sent = sum(1 for e in job.events if e["sequence_number"] <= after)
+        while True:
+            changed = job.changed
+            if sent < len(job.events):
+                batch, sent = job.events[sent:], len(job.events)
+                yield batch
+            elif job.finished.is_set():
+                return
+            else:
+                await changed.wait()
+
+    async def _from_store(self, message: Follow) -> AsyncGenerator[list[Event], None]:
+        """Recorded events, polled until the stored response is final (another runner's)."""
+        after, last, settle = message.after, "", _SETTLE_POLLS
+        while True:
+            record = await self._storage.ask(GetResponse(message.owner, message.response_id))
+            events = await self._storage.ask(LoadEvents(
+                owner=message.owner, response_id=message.response_id, after=after))
+            if events:
+                after, last = events[-1]["sequence_number"], events[-1]["type"]
+                yield events
+            status = record.response.get("status") if record is not None else None
+            if status not in UNFINISHED:  # final (or gone): its last events may still come
+                settle -= 1
+                if last in TERMINAL or status in (None, "cancelled") or settle <= 0:
+                    return
+            await trio.sleep(self._poll)
+
+    # -- liveness ----------------------------------------------------------------------------
+
+    async def _beat(self) -> None:
+        while True:
+            await trio.sleep(self._heartbeat)
+            try:
+                await self._storage.ask(Heartbeat(self.runner, self._clock()))
+                await self._reap()
+            except Exception:
+                logger.exception("background heartbeat failed")
+
+    async def _reap(self) -> None:
+        failed = await self._storage.ask(
+            ReapJobs(self._clock() - self._stale_after, dict(INTERRUPTED)))
+        for response_id in failed:
+            logger.warning("background response %s was interrupted (its gateway process "
+                           "stopped); marked failed", response_id)

@@ -1,0 +1,280 @@
+"""The rate-limiter actor: GCRA buckets in memory, behind a backend interface.
+
+Each limit is a bucket checked with GCRA (the generic cell rate algorithm): a bucket of
+``limit`` requests per ``period`` stores one number, the theoretical arrival time (TAT). A
+request is allowed while ``TAT + cost·period/limit - period <= now``; it then moves the TAT on.
+A full burst of ``limit`` is allowed from rest, after which requests are admitted at the steady
+rate: a sliding window without the double burst of fixed windows at their boundary.
+
+A request names several buckets (the client IP per minute, the key per day, the key's own
+per-minute limits); it is admitted only if all allow it, and only then charged to all. Tokens
+per minute are charged after the fact, from the response's usage (``Charge``), and checked
+with cost 0 before each request.
+
+``LimiterBackend`` is what the actor needs from a store of buckets; ``MemoryBackend`` keeps them
+in a dict (one process). A Redis backend (several processes) would run the same arithmetic in a
+Lua script, with the Redis clock.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncGenerator, Callable, Sequence
+from contextlib import aclosing
+from typing import Any, Literal, Protocol, assert_never
+
+import attrs
+import trio
+
+from actors import Actor, ActorRef, Ask, MailboxFull
+from openresponses.config import Config
+from openresponses.keys import KeyLimits
+
+Unit = Literal["requests", "tokens"]
+_EPSILON = 1e-9
+MINUTE = 60.0
+DAY = 86_400.0
+
+
+@attrs.frozen
+class Rate:
+    limit: int  # requests (or tokens) per period; > 0
+    period: float  # seconds
+
+
+@attrs.frozen
+class Hit:
+    """One bucket a request draws on; ``cost`` 0 only checks (tokens: charged afterwards)."""
+
+    bucket: str
+    rate: Rate
+    cost: int = 1
+    unit: Unit = "requests"
+    scope: str = "key"  # what is limited, for metrics: ip, key, tokens
+
+
+@attrs.frozen(kw_only=True)
+class Decision:
+    """The outcome for the bucket that binds: the refusing one, or the one with least left."""
+
+    allowed: bool
+    limit: int
+    period: float
+    remaining: int
+    reset: float  # seconds until the bucket is full again
+    retry_after: float = 0.0  # seconds until the refused request would be allowed
+    unit: Unit = "requests"
+    scope: str = "key"
+
+
+class LimiterBackend(Protocol):
+    """Where the buckets live. Both calls are atomic with respect to each other."""
+
+    async def acquire(self, hits: Sequence[Hit]) -> Decision | None:
+        """Charge every hit if all allow it; the binding decision (None without hits)."""
+        ...
+
+    async def charge(self, hit: Hit) -> None:
+        """Charge ``hit`` unconditionally (usage known after the fact)."""
+        ...
+
+    async def sweep(self) -> None:
+        """Forget buckets that are full again (they equal fresh ones)."""
+        ...
+
+
+class MemoryBackend:
+    """GCRA buckets in a dict, on the trio clock (or ``clock``). Synchronous inside."""
+
+    def __init__(self, clock: Callable[[], float] = trio.current_time) -> None:
+        self._clock = clock
+        self._tat: dict[str, float] = {}
+
+    def __len__(self) -> int:
+        return len(self._tat)
+
+    async def acquire(self, hits: Sequence[Hit]) -> Decision | None:
+        return self.acquire_now(hits)
+
+    def acquire_now(self, hits: Sequence[Hit]) -> Decision | None:
+        """``acquire`` without a checkpoint."""
+        now = self._clock()
+        outcomes = [self._evaluate(hit, now) for hit in hits]
+        refused = [decision for _, decision in outcomes if not decision.allowed]
+        if refused:
+            return max(refused, key=lambda d: d.retry_after)
+        for hit, (tat, _) in zip(hits, outcomes, strict=True):
+            if hit.cost:
+                self._tat[hit.bucket] = tat
+        charged = [decision for hit, (_, decision) in zip(hits, outcomes, strict=True)
+                   if hit.cost]
+        return min(charged, key=lambda d: d.remaining) if charged else None
+
+    async def charge(self, hit: Hit) -> None:
+        now = self._clock()
+        interval = hit.rate.period / hit.rate.limit
+        self._tat[hit.bucket] = max(self._tat.get(hit.bucket, now), now) + interval * hit.cost
+
+    async def sweep(self) -> None:
+        now = self._clock()
+        for bucket in [b for b, tat in self._tat.items() if tat <= now]:
+            del self._tat[bucket]
+
+    def _evaluate(self, hit: Hit, now: float) -> tuple[float, Decision]:
+        """(the bucket's TAT if charged, the decision) — no state changes."""
+        limit, period = hit.rate.limit, hit.rate.period
+        interval = period / limit
+        tat = max(self._tat.get(hit.bucket, now), now)
+        new_tat = tat + interval * hit.cost
+        allow_at = new_tat - period
+        if allow_at > now + _EPSILON:
+            return tat, Decision(allowed=False, limit=limit, period=period, remaining=0,
+                                 reset=tat - now, retry_after=allow_at - now, unit=hit.unit,
+                                 scope=hit.scope)
+        remaining = min(limit, math.floor((now - allow_at) / interval + _EPSILON))
+        return new_tat, Decision(allowed=True, limit=limit, period=period, remaining=remaining,
+                                 reset=new_tat - now, unit=hit.unit, scope=hit.scope)
+
+
+# -- the actor ---------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Check(Ask[Decision | None]):
+    """Admit (and charge) a request drawing on ``hits``, or refuse it."""
+
+    hits: tuple[Hit, ...]
+
+
+@attrs.frozen
+class Charge:
+    """Charge tokens used (a plain message: nobody waits for it)."""
+
+    hit: Hit
+
+
+LimiterMessage = Check | Charge
+
+
+class RateLimiter(Actor[LimiterMessage]):
+    """Owns the buckets; one message at a time, so a decision is atomic (in memory: a few
+    microseconds of arithmetic). Forgets full buckets every ``sweep_every`` seconds."""
+
+    def __init__(
+        self,
+        backend: Callable[[], LimiterBackend] = MemoryBackend,
+        *,
+        sweep_every: float = MINUTE,
+    ) -> None:
+        self._backend = backend()
+        self._sweep_every = sweep_every
+
+    async def on_start(self) -> None:
+        self.context.nursery.start_soon(self._sweep_forever)
+
+    async def receive(self, message: LimiterMessage) -> Decision | None:
+        match message:
+            case Check(hits=hits):
+                return await self._backend.acquire(hits)
+            case Charge(hit=hit):
+                await self._backend.charge(hit)
+                return None
+            case _:
+                assert_never(message)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await trio.sleep(self._sweep_every)
+            await self._backend.sweep()
+
+
+# -- policy: which buckets a request draws on ----------------------------------------------------
+
+
+def ip_hits(config: Config, ip: str | None) -> list[Hit]:
+    """The client address's bucket (``OPENRESPONSES_RATE_LIMIT_IP_PER_MINUTE``; 0 = off)."""
+    limit = config.rate_limit_ip_per_minute
+    return [Hit(f"ip:{ip}", Rate(limit, MINUTE), scope="ip")] if limit > 0 and ip else []
+
+
+def key_hits(config: Config, owner: str, limits: KeyLimits | None) -> list[Hit]:
+    """The key's buckets: requests per day (its own limit or the gateway's), and its own
+    requests and tokens per minute if set. ``owner`` is the key's hash."""
+    limits = limits or KeyLimits()
+    per_day = limits.requests_per_day
+    per_day = config.rate_limit_key_per_day if per_day is None else per_day
+    hits = [Hit(f"day:{owner}", Rate(per_day, DAY))] if per_day > 0 else []
+    if limits.requests_per_minute:
+        hits.append(Hit(f"rpm:{owner}", Rate(limits.requests_per_minute, MINUTE)))
+    if limits.tokens_per_minute:
+        hits.append(Hit(f"tpm:{owner}", Rate(limits.tokens_per_minute, MINUTE), cost=0,
+                        unit="tokens", scope="tokens"))
+    return hits
+
+
+def token_hit(owner: str, limits: KeyLimits | None, tokens: int) -> Hit | None:
+    """The charge for ``tokens`` used by a key with a tokens-per-minute limit, else None."""
+    if limits is None or not limits.tokens_per_minute or tokens <= 0:
+        return None
+    return Hit(f"tpm:{owner}", Rate(limits.tokens_per_minute, MINUTE), cost=tokens,
+               unit="tokens", scope="tokens")
+
+
+class _Run(Protocol):
+    @property
+    def response(self) -> dict[str, Any]: ...
+
+    def events(self) -> AsyncGenerator[list[dict[str, Any]], None]: ...
+
+
+def metered(
+    limiter: ActorRef[LimiterMessage] | None,
+    owner: str,
+    limits: KeyLimits | None,
+    run: _Run,
+) -> AsyncGenerator[list[dict[str, Any]], None]:
+    """``run.events()``; for a key with a tokens-per-minute limit, wrapped so that the
+    response's tokens are charged once the run ends (completed or failed)."""
+    if limiter is None or limits is None or not limits.tokens_per_minute:
+        return run.events()
+    return _metered(limiter, owner, limits, run)
+
+
+async def _metered(
+    limiter: ActorRef[LimiterMessage], owner: str, limits: KeyLimits, run: _Run
+) -> AsyncGenerator[list[dict[str, Any]], None]:
+    """Closing it closes the run (a client that went away is not charged)."""
+    async with aclosing(run.events()) as batches:
+        async for batch in batches:
+            yield batch
+    usage = run.response.get("usage") or {}
+    hit = token_hit(owner, limits, int(usage.get("total_tokens") or 0))
+    if hit is not None:
+        try:
+            limiter.send_nowait(Charge(hit))
+        except MailboxFull:
+            pass  # shed: under overload a token count may be lost, never a request delayed
+
+
+def format_reset(seconds: float) -> str:
+    """A duration as OpenAI writes it in ``x-ratelimit-reset-*``: ``120ms``, ``1.5s``,
+    ``6m0s``, ``2h3m4s``."""
+    if seconds < 1:
+        return f"{max(0, math.ceil(seconds * 1000))}ms"
+    tenths = math.ceil(seconds * 10) / 10
+    if tenths < 60:
+        return f"{tenths:g}s"
+    whole = math.ceil(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes}m{secs}s" if hours else f"{minutes}m{secs}s"
+
+
+def rate_headers(decision: Decision) -> dict[str, str]:
+    """The ``x-ratelimit-{limit,remaining,reset}-requests`` (or ``-tokens``) headers."""
+    unit = decision.unit
+    return {
+        f"x-ratelimit-limit-{unit}": str(decision.limit),
+        f"x-ratelimit-remaining-{unit}": str(decision.remaining),
+        f"x-ratelimit-reset-{unit}": format_reset(decision.reset),
+    }

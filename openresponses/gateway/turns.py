@@ -1,0 +1,133 @@
+"""A ``Turn``: one ``ResponseRun`` set up with its history, its conversation and compaction.
+
+Shared by every way of creating a response (HTTP, background, WebSocket). ``prepare_turn``
+resolves the history eagerly, so a bad reference fails before anything starts: the items of a
+``conversation`` (404 if unknown; not combinable with ``previous_response_id``), the
+WebSocket's cached last response, or the stored ``previous_response_id`` chain.
+``Turn.events()`` then compacts past ``context_management``'s threshold, runs the response
+(rate-limit metered) and, once it is stored ``completed`` or ``incomplete``, appends its input
+and output to the conversation before the final batch goes out.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from typing import Any
+
+import attrs
+import trio
+
+from openresponses.auth import Caller
+from openresponses.errors import GatewayError, InvalidRequest, NotFound
+from openresponses.gateway.builder import Event
+from openresponses.gateway.compaction import auto_compact
+from openresponses.gateway.rate_limiter import metered
+from openresponses.gateway.run import Gateway, ResponseRun, load_history
+from openresponses.gateway.storage_conversations import AddConversationItems, LoadConversation
+from openresponses.schema.model_call import Item
+from openresponses.schema.request import CreateResponse
+from openresponses.store.base import StoredResponse
+
+Cached = tuple[str, list[Item]]  # (response id, its whole context): a WebSocket's memory
+_KEPT = ("completed", "incomplete")
+
+
+def conversation_not_found(conversation_id: str) -> NotFound:
+    return NotFound(f"Conversation with id '{conversation_id}' not found.",
+                    param="conversation")
+
+
+async def resolve_history(gateway: Gateway, caller: Caller, request: CreateResponse,
+                          cached: Cached | None = None) -> list[Item]:
+    """The items before this request's input (see the module docstring)."""
+    previous = request.previous_response_id
+    if request.conversation is not None:
+        if previous is not None:
+            raise InvalidRequest("'conversation' and 'previous_response_id' cannot be used "
+                                 "together.", param="previous_response_id")
+        items = await gateway.storage.ask(LoadConversation(caller.owner, request.conversation))
+        if items is None:
+            raise conversation_not_found(request.conversation)
+        return items
+    if previous is not None and cached is not None and cached[0] == previous:
+        return list(cached[1])
+    return await load_history(gateway, caller, previous)
+
+
+@attrs.define
+class Turn:
+    """A prepared response; iterate ``events()`` once."""
+
+    gateway: Gateway
+    caller: Caller
+    run: ResponseRun
+    history: list[Item]
+
+    @property
+    def response(self) -> dict[str, Any]:
+        return self.run.response
+
+    @property
+    def request(self) -> CreateResponse:
+        return self.run.request
+
+    def context(self) -> list[Item]:
+        """History, input and output: what a continuation of this response starts from."""
+        return [*self.history, *self.request.input, *self.response["output"]]
+
+    def record(self, response: dict[str, Any]) -> StoredResponse:
+        """``response`` stored as this turn's (the same record the run saves)."""
+        return StoredResponse(
+            id=response["id"], owner=self.caller.owner, response=response,
+            input_items=self.request.input, previous_response_id=self.request.previous_response_id,
+            created_at=response["created_at"],
+        )
+
+    def fail_before_start(self, error: GatewayError) -> list[Event]:
+        """The events of a response that failed before it started: created, then failed."""
+        builder = self.run.builder
+        return builder.start() + builder.fail(error)
+
+    def snapshot(self) -> dict[str, Any]:
+        return copy.deepcopy(self.response)
+
+    async def events(self) -> AsyncGenerator[list[Event], None]:
+        """The run's event batches (see the module docstring). Cancellation: as the run's."""
+        if self.request.compact_threshold is not None:
+            self.run.request = await auto_compact(self.gateway, self.caller, self.request,
+                                                  self.history)
+        batches = metered(self.gateway.limiter, self.caller.owner, self.caller.limits, self.run)
+        async with aclosing(batches) as stream:
+            async for batch in stream:
+                if self.request.conversation is not None and _final(batch):
+                    await self._append_to_conversation(self.request.conversation)
+                yield batch
+
+    async def _append_to_conversation(self, conversation_id: str) -> None:
+        """Add the input and output of a kept response; shielded (the response is stored)."""
+        if self.response.get("status") not in _KEPT:
+            return
+        items = [*self.request.input, *self.response["output"]]
+        with trio.CancelScope(shield=True):
+            await self.gateway.storage.ask(
+                AddConversationItems(self.caller.owner, conversation_id, items))
+
+
+def _final(batch: list[Event]) -> bool:
+    return bool(batch) and batch[-1]["type"] in (
+        "response.completed", "response.incomplete", "response.failed")
+
+
+async def prepare_turn(gateway: Gateway, caller: Caller, request: CreateResponse, *,
+                       cached: Cached | None = None) -> Turn:
+    """A ``Turn`` for ``request``: history resolved, run built (400 for a bad model or tool).
+
+    Raises ``PreviousResponseNotFound``, ``NotFound`` (conversation) or ``InvalidRequest``.
+    """
+    history = await resolve_history(gateway, caller, request, cached)
+    run = ResponseRun(gateway, caller, request, history=history)
+    if request.conversation is not None:
+        run.response["conversation"] = {"id": request.conversation}
+    return Turn(gateway=gateway, caller=caller, run=run, history=history)

@@ -1,0 +1,191 @@
+"""Structured logs: one JSON object per line, secrets masked, the request id on every line.
+
+- ``RequestRecord``: what the gateway knows about the request being served (id, key hash
+  prefix, route, provider, model, status, latency, tokens). The HTTP middleware makes one per
+  request and keeps it in the ``current_request`` context variable; the run's turn watcher adds
+  the provider, model, tokens and timings. At the end the middleware logs it as the one access
+  line of the request (logger ``openresponses.access``).
+- ``JsonFormatter``: formats any log record as JSON, adding the current request id and the
+  record's ``fields`` (``logger.info("...", extra={"fields": {...}})``).
+- ``SecretMask``: masks bearer tokens and API keys (``providers.errors.redact``'s patterns)
+  and, exactly, the provider keys configured on this gateway. The formatter applies it to every
+  string it writes; ``RedactingFilter`` applies it for handlers with other formatters.
+
+The client's bearer token is never logged: only the first 12 hex digits of its SHA-256 (the
+prefix of the owner id that scopes its stored data).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+import time
+from collections.abc import Iterable
+from contextvars import ContextVar
+from typing import IO, Any
+
+import attrs
+import orjson
+
+from openresponses.config import Config
+from openresponses.providers.errors import redact
+
+_REDACTED = "[redacted]"
+KEY_PREFIX_LEN = 12
+access_logger = logging.getLogger("openresponses.access")
+
+
+@attrs.define(kw_only=True)
+class RequestRecord:
+    """One request as the access log and the metrics see it."""
+
+    request_id: str
+    method: str
+    path: str
+    key: str | None  # hash prefix of the bearer token, never the token
+    started: float  # time.perf_counter() at arrival
+    route: str = "unmatched"
+    status: int = 0
+    completed: bool = False  # the last body byte was sent
+    provider: str = ""
+    model: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    upstream_seconds: float = 0.0
+    ttft_seconds: float | None = None
+
+    def fields(self, latency: float) -> dict[str, Any]:
+        """The access line's fields."""
+        fields: dict[str, Any] = {
+            "request_id": self.request_id, "method": self.method, "path": self.path,
+            "route": self.route, "status": self.status, "key": self.key,
+            "latency_ms": round(latency * 1000, 3),
+        }
+        if not self.completed:
+            fields["client_closed"] = True
+        if self.provider:
+            fields.update(provider=self.provider, model=self.model,
+                          input_tokens=self.input_tokens, output_tokens=self.output_tokens,
+                          upstream_ms=round(self.upstream_seconds * 1000, 3))
+        if self.ttft_seconds is not None:
+            fields["ttft_ms"] = round(self.ttft_seconds * 1000, 3)
+        return fields
+
+
+current_request: ContextVar[RequestRecord | None] = ContextVar(
+    "openresponses_current_request", default=None
+)
+
+
+def key_hash_prefix(authorization: str | None) -> str | None:
+    """The first hex digits of the SHA-256 of a bearer token (as ``auth.Caller.owner``)."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return hashlib.sha256(token.encode()).hexdigest()[:KEY_PREFIX_LEN]
+
+
+class SecretMask:
+    """Masks known secrets exactly, then anything ``redact`` recognizes as a key or token."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        # Longest first, so a key that contains another is masked whole.
+        self._secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, _REDACTED)
+        return redact(text)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: ts, level, logger, message, request_id, fields, exc."""
+
+    def __init__(self, mask: SecretMask | None = None) -> None:
+        super().__init__()
+        self._mask = mask or SecretMask()
+
+    def format(self, record: logging.LogRecord) -> str:
+        mask = self._mask
+        entry: dict[str, Any] = {
+            "ts": _timestamp(record.created),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": mask(record.getMessage()),
+        }
+        current = current_request.get()
+        if current is not None:
+            entry["request_id"] = current.request_id
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            for name, value in fields.items():
+                entry[str(name)] = mask(value) if isinstance(value, str) else value
+        if record.exc_info:
+            entry["exc"] = mask(self.formatException(record.exc_info))
+        if record.stack_info:
+            entry["stack"] = mask(self.formatStack(record.stack_info))
+        return orjson.dumps(entry, default=lambda value: mask(repr(value))).decode()
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a record's message and exception text with the secrets masked (for handlers
+    whose formatter is not a ``JsonFormatter``)."""
+
+    def __init__(self, mask: SecretMask | None = None) -> None:
+        super().__init__()
+        self._mask = mask or SecretMask()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self._mask(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._mask(record.exc_text)
+        return True
+
+
+def config_secrets(config: Config) -> list[str]:
+    """Every secret the configuration holds: provider keys, the admin key, tool keys."""
+    secrets = [key for provider in config.providers.values() for key in provider.api_keys]
+    for holder, name in ((config, "admin_key"), (config.tools, "brave_api_key")):
+        value = getattr(holder, name, None)
+        if isinstance(value, str) and value:
+            secrets.append(value)
+    return secrets
+
+
+def configure_logging(
+    secrets: Iterable[str] = (), *, level: int = logging.INFO, stream: IO[str] | None = None
+) -> logging.Handler:
+    """Send every log record to ``stream`` (stderr) as masked JSON lines; returns the handler.
+
+    Replaces the root logger's handlers (for the process entry point, not for libraries).
+    """
+    mask = SecretMask(secrets)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter(mask))
+    handler.addFilter(RedactingFilter(mask))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    return handler
+
+
+def log_access(record: RequestRecord, latency: float) -> None:
+    """Write the request's access line (level info; warning for 5xx)."""
+    level = logging.WARNING if record.status >= 500 else logging.INFO
+    access_logger.log(level, "%s %s %s", record.method, record.path, record.status,
+                      extra={"fields": record.fields(latency)})
+
+
+def _timestamp(created: float) -> str:
+    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
+    return f"{seconds}.{int(created % 1 * 1000):03d}Z"

@@ -1,0 +1,136 @@
+"""Background responses over HTTP: create (``background: true``), retrieve with progress or as
+a resumable stream, and ``POST /v1/responses/{id}/cancel``.
+
+``create_background`` stores the response ``queued`` and hands it to the ``BackgroundRunner``
+(which survives the client); with ``stream: true`` the client follows its events at once.
+``get_response`` answers a live job's current state (else the stored one), or, with
+``stream=true``, the recorded events after ``starting_after`` and then the new ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable
+from typing import Any
+
+import attrs
+from quart import Blueprint, Response, request
+
+from actors import ActorRef
+from openresponses.auth import Caller, caller_from_headers
+from openresponses.errors import InvalidRequest, NotFound
+from openresponses.gateway.background import (
+    UNFINISHED,
+    BackgroundMessage,
+    Cancel,
+    Follow,
+    Snapshot,
+    Start,
+    Work,
+)
+from openresponses.gateway.builder import Event
+from openresponses.gateway.run import Gateway
+from openresponses.gateway.storage import GetResponse, SaveResponse
+from openresponses.gateway.turns import prepare_turn
+from openresponses.render import json_response, sse_response
+from openresponses.schema.request import CreateResponse
+
+
+def _not_found(response_id: str) -> NotFound:
+    return NotFound(f"Response with id '{response_id}' not found.")
+
+
+def _runner(gateway: Gateway) -> ActorRef[BackgroundMessage]:
+    if gateway.background is None:
+        raise InvalidRequest("Background responses are not available on this gateway.",
+                             param="background")
+    runner: ActorRef[BackgroundMessage] = gateway.background
+    return runner
+
+
+async def _follow(runner: ActorRef[BackgroundMessage], owner: str, response_id: str,
+                  after: int) -> AsyncGenerator[list[Event], None]:
+    """The response's events after ``after``, as the runner streams them. Closing it (the
+    client went away) stops following; the response itself runs on."""
+    async with runner.stream(Follow(owner=owner, response_id=response_id, after=after)) as out:
+        async for batch in out:
+            if batch:
+                yield batch
+
+
+async def create_background(gateway: Gateway, caller: Caller, parsed: CreateResponse,
+                            warn: Callable[[list[str]], dict[str, str]]) -> Response:
+    """Store the response ``queued``, start its job, answer at once (or follow its stream)."""
+    runner = _runner(gateway)
+    if not parsed.store:
+        raise InvalidRequest("Background responses are stored: 'background' needs 'store' "
+                             "to be true.", param="store")
+    # The upstream is always streamed, so that progress is visible while it runs.
+    turn = await prepare_turn(gateway, caller, attrs.evolve(parsed, stream=True))
+    headers = warn(turn.run.warnings)  # tools requested but not offered
+    queued = turn.snapshot()
+    queued["status"] = "queued"
+    await gateway.storage.ask(SaveResponse(turn.record(queued)))
+    await runner.ask(Start(Work(
+        response_id=queued["id"], owner=caller.owner, batches=turn.events(),
+        snapshot=turn.snapshot, record=turn.record, fail_before_start=turn.fail_before_start,
+    )))
+    if parsed.stream:
+        return sse_response([], _follow(runner, caller.owner, queued["id"], -1), headers)
+    return json_response(queued, headers=headers)
+
+
+def _starting_after() -> int:
+    raw = request.args.get("starting_after")
+    if raw is None:
+        return -1
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidRequest("Invalid 'starting_after': expected an integer.",
+                             param="starting_after") from None
+
+
+async def get_response(gateway: Gateway, response_id: str) -> Response:
+    """``GET /v1/responses/{id}``: the live state of a running background response, else the
+    stored one; ``?stream=true`` streams a background response's events (resumable)."""
+    caller = caller_from_headers()
+    response: dict[str, Any] | None = None
+    if gateway.background is not None:
+        response = await gateway.background.ask(Snapshot(caller.owner, response_id))
+    if response is None:
+        record = await gateway.storage.ask(GetResponse(caller.owner, response_id))
+        if record is None:
+            raise _not_found(response_id)
+        response = record.response
+    if request.args.get("stream", "").lower() not in ("true", "1"):
+        return json_response(response)
+    if not response.get("background"):
+        raise InvalidRequest("Only background responses can be streamed again; this one was "
+                             "not created with background=true.", param="stream")
+    after = _starting_after()
+    return sse_response([], _follow(_runner(gateway), caller.owner, response_id, after))
+
+
+def background_blueprint(gateway: Gateway) -> Blueprint:
+    """``POST /v1/responses/{id}/cancel``."""
+    bp = Blueprint("background", __name__)
+
+    @bp.post("/v1/responses/<response_id>/cancel")
+    async def cancel_response(response_id: str) -> Response:
+        caller = caller_from_headers()
+        record = await gateway.storage.ask(GetResponse(caller.owner, response_id))
+        if record is None:
+            raise _not_found(response_id)
+        if not record.response.get("background"):
+            raise InvalidRequest("Only responses created with background=true can be "
+                                 "cancelled.", param="response_id")
+        cancelled = await _runner(gateway).ask(Cancel(caller.owner, response_id))
+        if cancelled is not None:
+            return json_response(cancelled)
+        response = record.response
+        if response.get("status") in UNFINISHED:  # no runner here has it: stored state only
+            response = {**response, "status": "cancelled"}
+            await gateway.storage.ask(SaveResponse(attrs.evolve(record, response=response)))
+        return json_response(response)  # already final: as it is (idempotent)
+
+    return bp

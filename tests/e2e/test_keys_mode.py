@@ -1,0 +1,139 @@
+"""``OPENRESPONSES_AUTH=keys`` against a real gateway: the admin API, 401 for unknown, revoked
+and expired keys, 403 for a model outside the key's globs, server credentials upstream."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+import trio
+
+from tests.e2e.keys_helpers import (
+    ADMIN_KEY,
+    KEYS_MODE,
+    SERVER_KEYS,
+    bearer,
+    call,
+    create_key,
+    create_response,
+    error_of,
+)
+from tests.fakes.upstream import FakeUpstream
+
+
+@pytest.fixture
+def gateway_extra_env() -> dict[str, str]:
+    return KEYS_MODE
+
+
+async def test_a_created_key_works_and_is_shown_only_once(
+    gateway_url: str, upstream: FakeUpstream
+) -> None:
+    created = await create_key(gateway_url, name="alice", allowed=["groq@*"],
+                               limits={"requests_per_day": 50})
+    key = created["key"]
+    assert key.startswith("or-")
+    assert created["object"] == "gateway.key"
+    response = await create_response(gateway_url, key)
+    assert response.status_code == 200, response.text
+    assert upstream.last().headers["authorization"] == f"Bearer {SERVER_KEYS['GROQ_API_KEY']}"
+    listed = await call("GET", f"{gateway_url}/admin/keys", ADMIN_KEY)
+    assert listed.status_code == 200
+    [shown] = listed.json()["data"]
+    assert shown["id"] == created["id"]
+    assert shown["limits"]["requests_per_day"] == 50
+    assert key not in listed.text
+    assert "hash" not in shown
+
+
+async def test_the_official_sdk_works_with_a_gateway_key(
+    gateway_url: str, upstream: FakeUpstream
+) -> None:
+    key = (await create_key(gateway_url))["key"]
+
+    def create() -> str:
+        with openai.OpenAI(base_url=gateway_url, api_key=key, max_retries=0) as sdk:
+            return sdk.responses.create(model="groq@llama", input="hi").output_text
+
+    assert await trio.to_thread.run_sync(create) == "Hello from the fake model."
+
+
+async def test_unknown_or_missing_keys_are_401(gateway_url: str) -> None:
+    for token in ("or-not-a-real-key", "sk-provider-key"):
+        response = await create_response(gateway_url, token)
+        assert response.status_code == 401
+        assert error_of(response)["code"] == "invalid_api_key"
+        assert token not in response.text
+    missing = await call("POST", f"{gateway_url}/responses", None, {"model": "groq@m",
+                                                                     "input": "x"})
+    assert missing.status_code == 401
+    assert error_of(missing)["code"] == "missing_api_key"
+
+
+async def test_a_revoked_key_is_401_at_once(gateway_url: str) -> None:
+    created = await create_key(gateway_url)
+    assert (await create_response(gateway_url, created["key"])).status_code == 200
+    revoked = await call("POST", f"{gateway_url}/admin/keys/{created['id']}/revoke", ADMIN_KEY)
+    assert revoked.status_code == 200
+    assert revoked.json()["revoked"] is True
+    response = await call("GET", f"{gateway_url}/responses/resp_x", created["key"])
+    assert response.status_code == 401
+    assert error_of(response)["code"] == "revoked_api_key"
+
+
+async def test_an_expired_key_is_401(gateway_url: str) -> None:
+    created = await create_key(gateway_url, expires_at=1)
+    response = await create_response(gateway_url, created["key"])
+    assert response.status_code == 401
+    assert error_of(response)["code"] == "expired_api_key"
+
+
+async def test_a_model_outside_the_keys_globs_is_403(
+    gateway_url: str, upstream: FakeUpstream
+) -> None:
+    key = (await create_key(gateway_url, allowed=["groq@*", "anthropic"]))["key"]
+    for stream in (False, True):
+        refused = await create_response(gateway_url, key, model="openai@gpt-4o", stream=stream)
+        assert refused.status_code == 403
+        error = error_of(refused)
+        assert (error["type"], error["param"]) == ("permission_error", "model")
+    assert upstream.received == []
+    allowed = await create_response(gateway_url, key, model="claude@claude-sonnet-4-5")
+    assert allowed.status_code == 200, allowed.text
+
+
+async def test_the_admin_api_wants_the_admin_key(gateway_url: str) -> None:
+    for token in (None, "wrong-admin-key"):
+        response = await call("GET", f"{gateway_url}/admin/keys", token)
+        assert response.status_code == 401
+        assert error_of(response)["type"] == "authentication_error"
+    key = (await create_key(gateway_url))["key"]
+    assert (await call("GET", f"{gateway_url}/admin/keys", key)).status_code == 401
+
+
+BAD_BODIES = [
+    ({}, "name"), ({"name": ""}, "name"), ({"name": "x", "allowed": "groq@*"}, "allowed"),
+    ({"name": "x", "limits": {"requests_per_day": -1}}, "limits.requests_per_day"),
+    ({"name": "x", "expires_in": 0}, "expires_in"),
+]
+
+
+async def test_bad_create_bodies_are_400_naming_the_param(gateway_url: str) -> None:
+    for body, param in BAD_BODIES:
+        response = await call("POST", f"{gateway_url}/admin/keys", ADMIN_KEY, body)
+        assert response.status_code == 400
+        assert error_of(response)["param"] == param
+    unknown = await call("POST", f"{gateway_url}/admin/keys/key_nope/revoke", ADMIN_KEY)
+    assert unknown.status_code == 404
+
+
+async def test_the_admin_key_is_not_a_gateway_key(gateway_url: str) -> None:
+    response = await call("GET", f"{gateway_url}/responses/resp_x", ADMIN_KEY)
+    assert response.status_code == 401
+    assert bearer(ADMIN_KEY)["authorization"] not in response.text
+
+
+@pytest.mark.parametrize("gateway_extra_env", [{}])
+async def test_without_an_admin_key_the_admin_api_is_disabled(gateway_url: str) -> None:
+    response = await call("GET", f"{gateway_url}/admin/keys", "anything")
+    assert response.status_code == 403
+    assert error_of(response)["type"] == "permission_error"

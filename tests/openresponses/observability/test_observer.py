@@ -1,0 +1,103 @@
+"""Ops.turn: one model call's latency, first output, tokens, outcome and active streams."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+import trio
+
+from actors import MailboxFull
+from openresponses.observability.logs import RequestRecord, current_request
+from openresponses.observability.observer import Ops
+from openresponses.schema import model_events as me
+
+CALL = {"provider": "groq", "model": "m"}
+
+
+@asynccontextmanager
+async def stream_of(*items: object) -> AsyncIterator[trio.MemoryReceiveChannel[object]]:
+    send, receive = trio.open_memory_channel[object](len(items))
+    for item in items:
+        send.send_nowait(item)
+    send.close()
+    yield receive
+
+
+@asynccontextmanager
+async def full_mailbox() -> AsyncIterator[trio.MemoryReceiveChannel[object]]:
+    raise MailboxFull("provider:groq", 1)
+    yield trio.open_memory_channel[object](0)[1]  # pragma: no cover
+
+
+def sample(ops: Ops, name: str, **labels: str) -> float | None:
+    return ops.metrics.sample(name, labels)
+
+
+async def test_a_finished_call_records_tokens_first_output_and_outcome() -> None:
+    ops = Ops()
+    record = RequestRecord(request_id="r", method="POST", path="/", key=None, started=0.0)
+    token = current_request.set(record)
+    try:
+        items = (object(), me.Usage(input_tokens=3, output_tokens=4),
+                 me.TextDelta("k", "hi"), me.Usage(input_tokens=1, output_tokens=1),
+                 me.Finish("stop"))
+        async with ops.turn("groq", "m", stream_of(*items)) as upstream:
+            assert sample(ops, "openresponses_active_streams", provider="groq") == 1
+            received = [item async for item in upstream]
+    finally:
+        current_request.reset(token)
+    assert received == list(items)
+    assert sample(ops, "openresponses_active_streams", provider="groq") == 0
+    assert sample(ops, "openresponses_tokens_total", direction="input", **CALL) == 4
+    assert sample(ops, "openresponses_tokens_total", direction="output", **CALL) == 5
+    assert sample(ops, "openresponses_time_to_first_token_seconds_count", **CALL) == 1
+    assert sample(ops, "openresponses_upstream_duration_seconds_count", **CALL) == 1
+    assert sample(ops, "openresponses_model_calls_total", outcome="ok", **CALL) == 1
+    assert (record.provider, record.model, record.input_tokens, record.output_tokens) == (
+        "groq", "m", 4, 5)
+    assert record.ttft_seconds is not None
+    assert record.upstream_seconds > 0
+
+
+async def test_an_error_inside_the_call_is_counted_as_error() -> None:
+    ops = Ops()
+    with pytest.raises(RuntimeError):
+        async with ops.turn("groq", "m", stream_of()):
+            raise RuntimeError("upstream broke")
+    assert sample(ops, "openresponses_model_calls_total", outcome="error", **CALL) == 1
+    assert sample(ops, "openresponses_active_streams", provider="groq") == 0
+
+
+async def test_a_full_mailbox_is_counted_as_shed() -> None:
+    ops = Ops()
+    with pytest.raises(MailboxFull):
+        async with ops.turn("groq", "m", full_mailbox()):
+            pass  # pragma: no cover
+    assert sample(ops, "openresponses_model_calls_total", outcome="shed", **CALL) == 1
+
+
+async def test_a_call_abandoned_by_its_client_is_counted_as_cancelled() -> None:
+    ops = Ops()
+    with trio.move_on_after(0):
+        async with ops.turn("groq", "m", stream_of()):
+            await trio.sleep_forever()
+    assert sample(ops, "openresponses_model_calls_total", outcome="cancelled", **CALL) == 1
+    assert sample(ops, "openresponses_active_streams", provider="groq") == 0
+
+
+async def test_the_drain_bounds_waits_on_the_upstream(autojump_clock: trio.abc.Clock) -> None:
+    ops = Ops()
+    send, receive = trio.open_memory_channel[object](1)
+
+    @asynccontextmanager
+    async def stalled() -> AsyncIterator[trio.MemoryReceiveChannel[object]]:
+        yield receive
+
+    ops.drain.start(grace=3)
+    with pytest.raises(Exception, match="shutting down"):
+        async with ops.turn("groq", "m", stalled()) as upstream:
+            await upstream.receive()
+    assert trio.current_time() == pytest.approx(3)
+    send.close()
