@@ -43,6 +43,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--soak-streams", type=int, default=10_000, help="0 skips the soak")
     p.add_argument("--soak-seconds", type=int, default=60)
     p.add_argument("--soak-targets", type=_csv, default=("ours",))
+    p.add_argument("--soak-rate", type=int, default=100, help="streams opened per second")
     p.add_argument("--no-growth", action="store_true")
     p.add_argument("--growth-reps", type=int, default=100)
     return p
@@ -59,13 +60,14 @@ def options(args: argparse.Namespace) -> Options:
             quick=True, targets=tuple(t for t in args.targets if t != "litellm"),
             scenarios=tuple(s for s in SCENARIOS if s.key == "responses-chat"),
             concurrency=(8,), plan=Plan(seconds=1, warmup=0, probe_pause=0.05),
-            soak_streams=200, soak_seconds=3, growth_reps=5, growth_depths=(1, 3),
+            soak_streams=200, soak_seconds=3, soak_rate=200, growth_reps=5, growth_depths=(1, 3),
             growth_sizes={"1KB": 1, "100KB": 100},
         )
     return Options(
         targets=args.targets, scenarios=scenarios, concurrency=args.concurrency,
         plan=Plan(seconds=args.seconds, warmup=args.warmup), soak_streams=args.soak_streams,
         soak_seconds=args.soak_seconds, soak_targets=args.soak_targets,
+        soak_rate=args.soak_rate,
         growth=not args.no_growth, growth_reps=args.growth_reps,
     )
 

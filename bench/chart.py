@@ -16,10 +16,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter, LogLocator
 
 COLORS = {"ours": "#1f77b4", "floor": "#9a9a9a", "litellm": "#d95f02", "direct": "#c7c7c7"}
 LABELS = {"ours": "OpenResponses", "floor": "bare quart-trio proxy (floor)",
           "litellm": "LiteLLM proxy", "direct": "upstream direct"}
+SHORT = {"responses-chat": "resp→chat", "responses-anthropic": "resp→anth", "chat": "chat"}
 KEYS = {"responses-chat": "/v1/responses → Chat Completions",
         "responses-anthropic": "/v1/responses → Anthropic", "chat": "/v1/chat/completions"}
 
@@ -65,6 +67,14 @@ def _throughput(ax: Any, rows: list[dict[str, Any]], key: str, conc: list[int]) 
     ax.grid(axis="y", alpha=0.3)
 
 
+def _log_axis(ax: Any) -> None:
+    """A log y axis labelled with plain numbers (1, 2, 5, 10, ...)."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_minor_locator(LogLocator(base=10, subs=()))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:g}"))
+
+
 def _cpu(ax: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
     shown = [t for t in ("ours", "floor", "litellm") if any(r["target"] == t for r in rows)]
     groups = [(k, s) for k in keys for s in (False, True)]
@@ -78,10 +88,10 @@ def _cpu(ax: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
                 ys.append(row["cpu_ms_per_req"])
         ax.bar(xs, ys, width, color=COLORS[target])
     ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels([f"{k.replace('responses-', 'resp→')}\n{'stream' if s else 'json'}"
-                        for k, s in groups], fontsize=7)
+    ax.set_xticklabels([f"{SHORT.get(k, k)}\n{'stream' if s else 'json'}" for k, s in groups],
+                       fontsize=7)
     ax.set_title("server CPU per request, c=32 (ms)", fontsize=10)
-    ax.set_yscale("log")
+    _log_axis(ax)
     ax.grid(axis="y", alpha=0.3)
 
 
@@ -98,10 +108,10 @@ def _latency(ax: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
                 ys.append(max(0.01, row["p50_ms"] - base["p50_ms"]))
         ax.bar(xs, ys, width, color=COLORS[target])
     ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels([f"{k.replace('responses-', 'resp→')}\n{'stream' if s else 'json'}"
-                        for k, s in groups], fontsize=7)
+    ax.set_xticklabels([f"{SHORT.get(k, k)}\n{'stream' if s else 'json'}" for k, s in groups],
+                       fontsize=7)
     ax.set_title("p50 latency added over the upstream, c=1 (ms)", fontsize=10)
-    ax.set_yscale("log")
+    _log_axis(ax)
     ax.grid(axis="y", alpha=0.3)
 
 
@@ -121,7 +131,8 @@ def _growth(ax: Any, growth: dict[str, Any] | None) -> None:
                     xytext=(0, 3), ha="center", fontsize=7)
     ax.set_xticks(list(xs))
     ax.set_xticklabels([r["point"] for r in rows], fontsize=8)
-    ax.set_yscale("log")
+    ax.legend(fontsize=7, loc="upper left")
+    _log_axis(ax)
     ax.grid(axis="y", alpha=0.3)
 
 

@@ -125,9 +125,9 @@ def markdown(data: dict[str, Any], png: str | None) -> str:
         "peak_rss_mb", "errors", "window_ok"])]
     if data.get("soak"):
         parts += ["## Soak", _table(data["soak"], [
-            "target", "streams", "chunks", "completed", "errors", "elapsed_s", "peak_rss_mb",
-            "cpu_util", "ttfb_p50_ms", "ttfb_max_ms", "lag_p50_ms", "lag_p99_ms",
-            "lag_max_ms"])]
+            "target", "streams", "open_rate_per_s", "chunks", "peak_concurrent_upstream",
+            "completed", "errors", "planned_s", "elapsed_s", "peak_rss_mb", "cpu_util",
+            "ttfb_p50_ms", "ttfb_max_ms", "lag_p50_ms", "lag_p99_ms", "lag_max_ms"])]
         parts += [f"Soak errors ({s['target']}): `{s['error_detail']}`" for s in data["soak"]]
     if data.get("growth"):
         parts += ["## Growth (concurrency 1, non-stream, store: true)", _table(

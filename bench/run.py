@@ -1,8 +1,9 @@
 """The whole benchmark: targets by scenarios by concurrency, then soak and growth, then reports.
 
-Each target is started fresh (its own temporary directory and database), measured on every
-scenario, and stopped. The server under test runs on core 0; the fake upstream, wrk, the probe
-and this script on core 1 (for ``direct`` the upstream moves to core 0 while it is measured).
+Every target is started (its own temporary directory and database) before the first
+measurement; at each point (scenario, concurrency) the targets are measured one after another.
+The server under test runs on core 0; the fake upstream, wrk, the probe and this script on
+core 1 (for ``direct`` the upstream moves to core 0 while it is measured).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Options:
     soak_streams: int = 10_000
     soak_seconds: int = 60
     soak_targets: tuple[str, ...] = ("ours",)
+    soak_rate: int = 100
     growth: bool = True
     growth_reps: int = 100
     growth_depths: tuple[int, ...] = DEPTHS
@@ -90,9 +92,7 @@ def check_once(server: Server, scenario: Scenario) -> str | None:
     return stats.first_error
 
 
-@contextlib.contextmanager
-def started(name: str, workdir: Path, upstream: Server, options: Options,
-            ) -> Iterator[Server]:
+def start_target(name: str, workdir: Path, upstream: Server, options: Options) -> Server:
     starters: dict[str, Callable[[], Server]] = {
         "direct": lambda: targets.direct(upstream),
         "floor": lambda: targets.start_floor(workdir, upstream),
@@ -100,37 +100,59 @@ def started(name: str, workdir: Path, upstream: Server, options: Options,
         "litellm": lambda: targets.start_litellm(workdir, upstream,
                                                  gateway_models(options.scenarios)),
     }
-    server = starters[name]()
-    if name == "direct" and targets.pinned():
+    workdir.mkdir(exist_ok=True)
+    log(f"starting {name}")
+    return starters[name]()
+
+
+@contextlib.contextmanager
+def upstream_on_server_core(server: Server, upstream: Server) -> Iterator[None]:
+    """For ``direct``, the upstream is the server under test: move it to the server's core."""
+    moved = server.name == "direct" and targets.pinned()
+    if moved:
         procstat.pin(upstream.pid, SERVER_CORE)
     try:
-        yield server
+        yield
     finally:
-        server.stop()
-        if name == "direct" and targets.pinned():
+        if moved:
             procstat.pin(upstream.pid, DRIVER_CORE)
 
 
-def measure_target(server: Server, upstream: Server, options: Options, workdir: Path,
-                   outcome: Outcome) -> None:
+def usable(server: Server, scenario: Scenario, outcome: Outcome) -> bool:
+    """Send one request first; note (and skip) a target that cannot serve the scenario."""
+    problem = check_once(server, scenario)
+    if problem is None:
+        return True
+    skipped = "404" in problem and scenario.key == "chat"
+    why = "route not there yet (404)" if skipped else f"failed: {problem}"
+    outcome.notes.append(f"{server.name} / {scenario.name}: {why}")
+    log(f"  {server.name} / {scenario.name}: {why}")
+    if not skipped:
+        outcome.rows.append({"target": server.name, "scenario": scenario.name,
+                             "key": scenario.key, "stream": scenario.stream,
+                             "concurrency": None, "errors": 1, "error": problem})
+    return False
+
+
+def measure_all(servers: list[Server], upstream: Server, options: Options, workdir: Path,
+                outcome: Outcome) -> None:
+    """Every scenario and concurrency, the targets one after another at each point, so that
+    the ratios compare runs taken within a minute of each other on a shared machine."""
     for scenario in options.scenarios:
-        problem = check_once(server, scenario)
-        if problem is not None:
-            skipped = "404" in problem and scenario.key == "chat"
-            why = "route not there yet (404)" if skipped else f"failed: {problem}"
-            outcome.notes.append(f"{server.name} / {scenario.name}: {why}")
-            log(f"  {scenario.name}: {why}")
-            if not skipped:
-                outcome.rows.append({"target": server.name, "scenario": scenario.name,
-                                     "key": scenario.key, "stream": scenario.stream,
-                                     "concurrency": None, "errors": 1, "error": problem})
-            continue
+        with_scenario = []
+        for server in servers:
+            with upstream_on_server_core(server, upstream):
+                if usable(server, scenario, outcome):
+                    with_scenario.append(server)
         for concurrency in options.concurrency:
-            row = measure(server, upstream, scenario, concurrency, options.plan, workdir)
-            outcome.rows.append(row)
-            log(f"  {scenario.name:30} c={concurrency:<4} {row['rps']:>8} req/s  "
-                f"p50 {row['p50_ms']} ms  p99 {row['p99_ms']} ms  "
-                f"cpu {row['cpu_ms_per_req']} ms/req  errors {row['errors']}")
+            for server in with_scenario:
+                with upstream_on_server_core(server, upstream):
+                    row = measure(server, upstream, scenario, concurrency, options.plan,
+                                  workdir / server.name)
+                outcome.rows.append(row)
+                log(f"  {scenario.name:30} c={concurrency:<4} {server.name:8} "
+                    f"{row['rps']:>8} req/s  p50 {row['p50_ms']} ms  p99 {row['p99_ms']} ms  "
+                    f"cpu {row['cpu_ms_per_req']} ms/req  errors {row['errors']}")
 
 
 def run_soak(workdir: Path, upstream: Server, options: Options, outcome: Outcome) -> None:
@@ -139,8 +161,10 @@ def run_soak(workdir: Path, upstream: Server, options: Options, outcome: Outcome
         starter = targets.start_ours if name == "ours" else targets.start_floor
         server = starter(workdir / f"soak-{name}", upstream,
                          max_connections=options.soak_streams + 256)
+        log(f"  opening {options.soak_rate} streams/s")
         try:
-            result = soak(server, options.soak_streams, options.soak_seconds)
+            result = soak(server, upstream, options.soak_streams, options.soak_seconds,
+                          options.soak_rate)
         finally:
             server.stop()
         outcome.soak.append(result)
@@ -170,13 +194,13 @@ def run(options: Options) -> Outcome:
         ensure_litellm(log)
     workdir = Path(tempfile.mkdtemp(prefix="openresponses-bench-"))
     upstream = targets.start_upstream(workdir)
+    servers: list[Server] = []
     try:
         for name in options.targets:
-            target_dir = workdir / name
-            target_dir.mkdir()
-            log(f"target {name}")
-            with started(name, target_dir, upstream, options) as server:
-                measure_target(server, upstream, options, target_dir, outcome)
+            servers.append(start_target(name, workdir / name, upstream, options))
+        measure_all(servers, upstream, options, workdir, outcome)
+        for server in servers:
+            server.stop()
         if options.soak_streams and options.soak_targets:
             for name in options.soak_targets:
                 (workdir / f"soak-{name}").mkdir()
@@ -185,6 +209,8 @@ def run(options: Options) -> Outcome:
             (workdir / "growth").mkdir()
             run_growth(workdir, upstream, options, outcome)
     finally:
+        for server in servers:
+            server.stop()
         upstream.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     return outcome

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from functools import partial
 
 import trio
 
-from openresponses.config import load_config
+from openresponses.config import Config, load_config
 from openresponses.keys.cli import add_key_commands, run_key_command
 from openresponses.observability.logs import config_secrets, configure_logging
+from openresponses.observability.tracing import tracing_from_env
 from openresponses.server import serve
 
 
@@ -28,6 +30,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _serve(config: Config, host: str | None, port: int | None) -> None:
+    """Serve with JSON logs on stderr (secrets masked) and OTLP traces when configured."""
+    configure_logging(config_secrets(config))
+    tracing = tracing_from_env(os.environ)
+    try:
+        trio.run(partial(serve, config, host=host, port=port,
+                         tracer=tracing.tracer if tracing else None))
+    finally:
+        if tracing is not None:
+            tracing.shutdown()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -37,8 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"openresponses: bad configuration: {exc}", file=sys.stderr)
         return 2
     if args.command == "serve":
-        configure_logging(config_secrets(config))  # JSON lines on stderr, secrets masked
-        trio.run(partial(serve, config, host=args.host, port=args.port))
+        _serve(config, args.host, args.port)
     if args.command == "keys":
         return run_key_command(args, config)
     return 0

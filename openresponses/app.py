@@ -35,7 +35,7 @@ def create_app(gateway: Gateway) -> QuartTrio:
     app.register_blueprint(models_blueprint(gateway))
     keys = KeyDirectory(lambda key_hash: gateway.storage.ask(FindKey(key_hash)))
     install_admission(app, gateway, keys)  # rate limits + auth on every /v1 route
-    app.register_blueprint(compact_blueprint(gateway))  # before /v1/responses/<id> routes
+    app.register_blueprint(compact_blueprint(gateway))  # /v1/responses/compact, input_tokens
     app.register_blueprint(background_blueprint(gateway))
     app.register_blueprint(conversations_blueprint(gateway))
     app.register_blueprint(websocket_blueprint(gateway, keys))  # WebSocket /v1/responses

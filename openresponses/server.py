@@ -13,6 +13,7 @@ import httpx2
 import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
+from opentelemetry.trace import Tracer
 
 from actors import ActorRef, Supervisor, open_supervisor
 from openresponses.app import create_app
@@ -53,11 +54,11 @@ async def _start_providers(
 
 @asynccontextmanager
 async def running_gateway(
-    config: Config, *, transports: TransportFactory | None = None
+    config: Config, *, transports: TransportFactory | None = None, tracer: Tracer | None = None
 ) -> AsyncIterator[Gateway]:
     """Start every actor under one supervisor; stop them (flushing storage) on exit."""
     async with open_supervisor() as supervisor:
-        ops = Ops.for_supervisor(supervisor)
+        ops = Ops.for_supervisor(supervisor, tracer)
         storage = await supervisor.start(
             lambda: StorageActor(lambda: open_store(config.store_url)),
             name="storage", mailbox_size=config.storage_mailbox,
@@ -96,15 +97,17 @@ async def serve(
     port: int | None = None,
     shutdown: trio.Event | None = None,
     transports: TransportFactory | None = None,
+    tracer: Tracer | None = None,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the gateway until ``shutdown`` is set (or SIGINT/SIGTERM when none is given).
 
     Reports the bound URLs through ``task_status``. On shutdown the listeners close, in-flight
     streams get ``config.shutdown_grace`` seconds to finish, then end with ``response.failed``
-    (stored as failed); then the actors stop and storage is flushed.
+    (stored as failed); then the actors stop and storage is flushed. ``tracer``: OpenTelemetry
+    (``observability.tracing``), None for no tracing.
     """
-    async with running_gateway(config, transports=transports) as gateway:
+    async with running_gateway(config, transports=transports, tracer=tracer) as gateway:
         app = create_app(gateway)
         hc = hypercorn_config(config, host=host or config.host, port=config.port if port is None
                               else port)

@@ -2,8 +2,8 @@
 
 Used to store a streamed passthrough completion: every choice (``n`` > 1 included) gathers its
 content, refusal and tool calls (by ``index``, arguments joined), its finish reason and the
-stream's last usage. Fields the chunks carry at the top level (``system_fingerprint``,
-``service_tier``) are kept.
+stream's last usage (``usage``, or Groq's ``x_groq.usage``). Fields the chunks carry at the top
+level (``system_fingerprint``, ``service_tier``) are kept.
 """
 
 from __future__ import annotations
@@ -65,8 +65,10 @@ class ChunkAccumulator:
         if not self._head:
             self._head = {k: chunk.get(k) for k in ("id", "created", "model")}
             self._head.update({k: chunk[k] for k in _TOP_LEVEL if chunk.get(k) is not None})
-        if isinstance(chunk.get("usage"), dict):
-            self._usage = chunk["usage"]
+        groq = chunk.get("x_groq")
+        usage = chunk.get("usage") or (groq.get("usage") if isinstance(groq, dict) else None)
+        if isinstance(usage, dict):
+            self._usage = usage
         for choice in chunk.get("choices") or []:
             if not isinstance(choice, dict):
                 continue

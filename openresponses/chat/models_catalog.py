@@ -22,9 +22,9 @@ import attrs
 import trio
 
 from actors import ActorError, MailboxFull
-from openresponses.auth import Caller
-from openresponses.config import PROVIDER_TABLE, ProviderConfig
-from openresponses.errors import GatewayError
+from openresponses.auth import Caller, authorize_model
+from openresponses.config import PROVIDER_TABLE, Config, ProviderConfig
+from openresponses.errors import GatewayError, PermissionDenied
 from openresponses.gateway.provider_pool import RawRequest
 from openresponses.gateway.run import Gateway
 
@@ -66,6 +66,20 @@ def fetchable(provider: ProviderConfig) -> bool:
     spec = PROVIDER_TABLE.get(provider.name)
     return (bool(provider.api_keys) or spec is None or spec.key_env is None
             or provider.base_url != (spec.base_url or "").rstrip("/"))
+
+
+def visible_to(config: Config, caller: Caller, models: list[JSON]) -> list[JSON]:
+    """The models the caller's gateway key may use (all of them for a key without limits)."""
+    if not caller.allowed:
+        return models
+    kept = []
+    for model in models:
+        try:
+            authorize_model(config, caller, model["id"])
+        except PermissionDenied:
+            continue
+        kept.append(model)
+    return kept
 
 
 @attrs.frozen

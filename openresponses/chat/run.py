@@ -1,14 +1,17 @@
 """One chat completion, from validated request to (optionally stored) result.
 
-The provider is resolved as for ``/v1/responses`` (``resolve_model``) and reached through its
-``ProviderPool`` actor: a ``RawRequest`` relays the call to an OpenAI-compatible provider as is,
-a ``StreamTurn`` runs it through the provider's translation (Anthropic, Responses API) and the
-``ChunkBuilder``. Either way a full pool mailbox answers 503 at once.
+The model is resolved as for ``/v1/responses`` (``resolve_targets``: ``provider@model`` or a
+model alias tried in order) and each call goes through the provider's ``ProviderPool`` actor,
+observed by ``Ops.turn``: a ``RawRequest`` relays the call to an OpenAI-compatible provider as
+is, a ``StreamTurn`` runs it through the provider's translation (Anthropic, Responses API) and
+the ``ChunkBuilder``. A full pool mailbox answers 503 at once; an alias falls back to its next
+target on the same failures as ``/v1/responses``, before any output.
 
 ``frames()`` yields SSE frames. It yields nothing until the upstream has answered, so an upstream
 error before any output is a plain HTTP error; after that a failure ends the stream with an
 ``{"error": ...}`` frame and no ``[DONE]``. With ``store: true`` the completion is saved before
-``[DONE]`` (or before the non-stream body is returned).
+``[DONE]`` (or before the non-stream body is returned). Tokens used are charged to the caller's
+tokens-per-minute limit, if any.
 
 Cancellation: closing or cancelling ``frames()`` (a client disconnect) cancels the upstream
 call; nothing is stored for an abandoned or failed completion.
@@ -16,10 +19,12 @@ call; nothing is stored for an abandoned or failed completion.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 from typing import Any
 
+import attrs
 import orjson
 
 from actors import MailboxFull, StreamAsk
@@ -30,19 +35,31 @@ from openresponses.chat.chunks import ChunkBuilder, completion_id
 from openresponses.chat.request import ChatRequest
 from openresponses.chat.stored import completion_record
 from openresponses.chat.to_items import Translated, translate
-from openresponses.errors import Overloaded, UpstreamUnavailable, error_body
-from openresponses.gateway.provider_pool import READY, RawRequest, StreamTurn
-from openresponses.gateway.run import Gateway, as_gateway_error, resolve_model
+from openresponses.errors import GatewayError, Overloaded, UpstreamUnavailable, error_body
+from openresponses.gateway.provider_pool import RawRequest, StreamTurn
+from openresponses.gateway.rate_limiter import Charge, token_hit
+from openresponses.gateway.resilience import falls_back
+from openresponses.gateway.run import Gateway, as_gateway_error, resolve_targets
 from openresponses.gateway.storage_chat import SaveChatCompletion
 from openresponses.providers.sse import SSEDecoder
 
 JSON = dict[str, Any]
 DONE = b"data: [DONE]\n\n"
+logger = logging.getLogger("openresponses.chat")
 
 
 def frame(data: JSON) -> bytes:
     """One SSE frame, as OpenAI sends chat chunks (``data:`` only, no ``event:``)."""
     return b"data: " + orjson.dumps(data) + b"\n\n"
+
+
+@attrs.frozen
+class _Target:
+    """One provider to try: passthrough when ``translated`` is None."""
+
+    provider: str
+    model: str
+    translated: Translated | None
 
 
 class ChatRun:
@@ -52,76 +69,104 @@ class ChatRun:
         self.gateway = gateway
         self.caller = caller
         self.request = request
-        self.provider, self.upstream_model = resolve_model(gateway, request.model)
-        self.family = gateway.config.providers[self.provider].api
+        # 400s for what a provider cannot do come here, before any I/O (every alias target).
+        self.targets = [self._target(p, m) for p, m in resolve_targets(gateway, request.model)]
         self.id = completion_id()
         self.created = int(gateway.clock())
-        self.translated: Translated | None = None
-        if self.family != "chat":  # 400s for what the provider cannot do, before any I/O
-            self.translated = translate(request, self.family, self.provider, self.upstream_model)
+
+    def _target(self, provider: str, model: str) -> _Target:
+        family = self.gateway.config.providers[provider].api
+        if family == "chat":
+            return _Target(provider, model, None)
+        return _Target(provider, model, translate(self.request, family, provider, model))
+
+    def _message(self, target: _Target) -> StreamAsk[Any]:
+        if target.translated is None:
+            return RawRequest(
+                method="POST", path=passthrough.PATH, stream=self.request.stream,
+                body=passthrough.upstream_body(self.request, target.model),
+                client_key=self.caller.bearer,
+            )
+        return StreamTurn(target.translated.call, self.caller.bearer,
+                          extra_body=target.translated.extra_body)
 
     @asynccontextmanager
-    async def _upstream(self, message: StreamAsk[Any]) -> AsyncIterator[AsyncIterator[Any]]:
-        pool = self.gateway.providers[self.provider]
-        try:
-            async with pool.stream(message, buffer=64, nowait=True) as items:
-                yield items
-        except MailboxFull:
-            raise Overloaded(f"The {self.provider} provider is at capacity; retry shortly.") \
-                from None
-
-    def _raw(self) -> RawRequest:
-        return RawRequest(
-            method="POST", path=passthrough.PATH, stream=self.request.stream,
-            body=passthrough.upstream_body(self.request, self.upstream_model),
-            client_key=self.caller.bearer,
-        )
-
-    def _turn(self) -> StreamTurn:
-        assert self.translated is not None
-        return StreamTurn(self.translated.call, self.caller.bearer,
-                          extra_body=self.translated.extra_body)
+    async def _upstream(self) -> AsyncIterator[tuple[_Target, AsyncIterator[Any]]]:
+        """The first target that accepts the call, and its items past ``READY``."""
+        for n, target in enumerate(self.targets, start=1):
+            last = n == len(self.targets)
+            pool = self.gateway.providers[target.provider]
+            upstream = pool.stream(self._message(target), buffer=64, nowait=True)
+            try:
+                async with self.gateway.ops.turn(target.provider, target.model,
+                                                 upstream) as items:
+                    try:  # upstream errors before it accepted the call become HTTP errors
+                        await anext(items)  # READY
+                    except StopAsyncIteration:
+                        raise UpstreamUnavailable("The upstream closed before answering.") \
+                            from None
+                    except GatewayError as exc:
+                        if last or not falls_back(exc.status):
+                            raise
+                        logger.warning("%s failed (%s); falling back", target.provider,
+                                       exc.status)
+                        continue
+                    yield target, items
+                    return
+            except MailboxFull:  # the provider's mailbox is full: shed at once (503)
+                if last:
+                    raise Overloaded(f"The {target.provider} provider is at capacity; retry "
+                                     "shortly.") from None
+                logger.warning("%s is at capacity; falling back", target.provider)
 
     def _builder(self) -> ChunkBuilder:
         return ChunkBuilder(id=self.id, model=self.request.model, created=self.created,
                             include_usage=self.request.include_usage)
 
-    async def _save(self, completion: JSON) -> None:
-        """Store the completion when asked to; returns once durable."""
+    async def _finished(self, completion: JSON, usage: Any) -> None:
+        """Charge the tokens used, then store the completion when asked (returns once
+        durable)."""
+        limiter = self.gateway.limiter
+        total = usage.get("total_tokens") if isinstance(usage, dict) else None
+        hit = token_hit(self.caller.owner, self.caller.limits,
+                        total if isinstance(total, int) else 0)
+        if limiter is not None and hit is not None:
+            try:
+                limiter.send_nowait(Charge(hit))
+            except MailboxFull:
+                pass  # shed: under overload a token count may be lost, never a request delayed
         if self.request.store:
-            record = completion_record(self.caller.owner, self.request, completion)
+            record = completion_record(self.caller.owner, self.request, completion,
+                                       self.created)
             await self.gateway.storage.ask(SaveChatCompletion(record))
 
     # -- non-stream --------------------------------------------------------------------------
 
     async def completion(self) -> JSON:
         """The ``chat.completion`` body (stored first when asked). Errors raise."""
-        if self.translated is None:
-            async with self._upstream(self._raw()) as items:
-                answer = await _first(items)
-            if not isinstance(answer, dict):
-                raise UpstreamUnavailable("The upstream returned an unexpected body.")
-            body = passthrough.relay_body(answer, self.id, self.request.model)
-        else:
-            builder = self._builder()
-            async with self._upstream(self._turn()) as events:
-                try:
-                    async for event in events:
-                        if event is not READY:
-                            builder.feed(event)
-                except Exception as exc:
-                    raise as_gateway_error(exc) from None
-            body = builder.completion()
-        await self._save(body)
+        async with self._upstream() as (target, items):
+            try:
+                if target.translated is None:
+                    answer = await anext(items, None)
+                    if not isinstance(answer, dict):
+                        raise UpstreamUnavailable("The upstream returned an unexpected body.")
+                    body = passthrough.relay_body(answer, self.id, self.request.model)
+                else:
+                    builder = self._builder()
+                    async for event in items:
+                        builder.feed(event)
+                    body = builder.completion()
+            except Exception as exc:
+                raise as_gateway_error(exc) from None
+        await self._finished(body, body.get("usage"))
         return body
 
     # -- stream ------------------------------------------------------------------------------
 
     async def frames(self) -> AsyncGenerator[bytes, None]:
         """SSE frames of the streamed completion; see the module docstring."""
-        source = self._relayed() if self.translated is None else self._translated()
         started = False
-        async with aclosing(source) as chunks:
+        async with aclosing(self._chunks()) as chunks:
             try:
                 async for chunk in chunks:
                     started = True
@@ -134,44 +179,38 @@ class ChatRun:
                 return
         yield DONE
 
-    async def _relayed(self) -> AsyncGenerator[JSON, None]:
+    async def _chunks(self) -> AsyncGenerator[JSON, None]:
+        async with self._upstream() as (target, items):
+            source = (self._relayed(items) if target.translated is None
+                      else self._translated(items))
+            async with aclosing(source) as chunks:
+                async for chunk in chunks:
+                    yield chunk
+
+    async def _relayed(self, pieces: AsyncIterator[Any]) -> AsyncGenerator[JSON, None]:
         relay = passthrough.ChunkRelay(self.id, self.request.model)
-        store = ChunkAccumulator() if self.request.store else None
+        folded = ChunkAccumulator()
         decoder = SSEDecoder()
-        async with self._upstream(self._raw()) as pieces:
-            async for piece in pieces:
-                assert isinstance(piece, bytes)
-                for sse in decoder.feed(piece):
-                    if (chunk := relay.feed(sse.event, sse.data)) is not None:
-                        if store is not None:
-                            store.add(chunk)
-                        yield chunk
+        async for piece in pieces:
+            for sse in decoder.feed(piece):
+                if (chunk := relay.feed(sse.event, sse.data)) is not None:
+                    folded.add(chunk)
+                    yield chunk
         for sse in decoder.close():
             if (chunk := relay.feed(sse.event, sse.data)) is not None:
-                if store is not None:
-                    store.add(chunk)
+                folded.add(chunk)
                 yield chunk
         relay.close()
-        if store is not None:
-            await self._save(store.completion())
+        completion = folded.completion()
+        await self._finished(completion, completion.get("usage"))
 
-    async def _translated(self) -> AsyncGenerator[JSON, None]:
+    async def _translated(self, events: AsyncIterator[Any]) -> AsyncGenerator[JSON, None]:
         builder = self._builder()
-        async with self._upstream(self._turn()) as events:
-            await _first(events)  # READY: the upstream accepted the request
-            for chunk in builder.start():
+        for chunk in builder.start():
+            yield chunk
+        async for event in events:
+            for chunk in builder.feed(event):
                 yield chunk
-            async for event in events:
-                for chunk in builder.feed(event):
-                    yield chunk
         for chunk in builder.finish():
             yield chunk
-        await self._save(builder.completion())
-
-
-async def _first(items: AsyncIterator[Any]) -> Any:
-    """The first item of a pool stream (its errors raised); 502 if there is none."""
-    try:
-        return await anext(items)
-    except StopAsyncIteration:
-        raise UpstreamUnavailable("The upstream closed the stream before answering.") from None
+        await self._finished(builder.completion(), builder.usage)

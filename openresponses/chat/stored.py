@@ -43,13 +43,16 @@ def stored_message(completion_id: str, position: int, message: JSON) -> JSON:
 
 
 def completion_record(
-    owner: str, request: ChatRequest, completion: JSON
+    owner: str, request: ChatRequest, completion: JSON, created: int
 ) -> StoredChatCompletion:
-    """What ``store: true`` saves: the completion as sent, the request messages, metadata."""
+    """What ``store: true`` saves: the completion as sent, the request messages, metadata.
+    ``created`` stands in for a ``created`` the upstream did not send."""
     completion_id = str(completion["id"])
+    stamp = completion.get("created")
     return StoredChatCompletion(
         id=completion_id, owner=owner, model=request.model,
-        created_at=int(completion["created"]), metadata=dict(request.metadata),
+        created_at=stamp if isinstance(stamp, int) else created,
+        metadata=dict(request.metadata),
         completion=completion,
         messages=[stored_message(completion_id, i, m) for i, m in enumerate(request.messages)],
     )

@@ -11,7 +11,8 @@ route, ``in_progress`` once the upstream accepted it, and finally by the run its
   response is final: from memory for a job of this runner, else from the store (polled).
 - Liveness: the runner beats every ``heartbeat`` seconds for its jobs; jobs whose runner has
   been silent for ``stale_after`` seconds (their process died) are reaped, at start and on
-  every beat: their responses are stored ``failed`` with a clear error. On a graceful stop the
+  every beat: their responses are stored ``failed`` with a clear error. At start, the jobs of
+  runners of this host whose process is gone (a restart) are reaped at once. On a graceful stop the
   jobs still running are cancelled and stored ``failed`` the same way.
 
 Cancellation of an asker never touches a job; only ``Cancel`` and the runner's stop do.
@@ -40,6 +41,7 @@ from openresponses.gateway.storage_background import (
     AppendEvents,
     FinishJob,
     Heartbeat,
+    JobRunners,
     LoadEvents,
     ReapJobs,
     TrackJob,
@@ -129,6 +131,25 @@ def runner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
+def dead_here(runner: str) -> bool:
+    """Whether ``runner`` (another runner's id) ran on this host in a process that is gone:
+    its pid is ours (a restart reusing it) or names no process."""
+    host, _, rest = runner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # alive, another user's
+    return False
+
+
 class BackgroundRunner(Actor[BackgroundMessage]):
     """Runs background responses; see the module docstring."""
 
@@ -146,8 +167,10 @@ class BackgroundRunner(Actor[BackgroundMessage]):
         self.runner = runner_id()
 
     async def on_start(self) -> None:
-        """Reap the jobs of dead runners, then beat and reap every ``heartbeat`` seconds."""
-        await self._reap()
+        """Reap the jobs of dead runners (at once for those of this host whose process is
+        gone), then beat and reap every ``heartbeat`` seconds."""
+        runners = await self._storage.ask(JobRunners())
+        await self._reap(tuple(r for r in runners if r != self.runner and dead_here(r)))
         self.context.nursery.start_soon(self._beat)
 
     async def on_stop(self) -> None:
@@ -276,12 +299,14 @@ class BackgroundRunner(Actor[BackgroundMessage]):
         return self._from_store(message)
 
     async def _from_memory(self, job: _Job, after: int) -> AsyncGenerator[list[Event], None]:
-        sent = sum(1 for e in job.events if e["sequence_number"] <= after)
+        sent = 0  # how many of job.events were looked at
         while True:
             changed = job.changed
             if sent < len(job.events):
-                batch, sent = job.events[sent:], len(job.events)
-                yield batch
+                batch = [e for e in job.events[sent:] if e["sequence_number"] > after]
+                sent = len(job.events)
+                if batch:
+                    yield batch
             elif job.finished.is_set():
                 return
             else:
@@ -315,9 +340,9 @@ class BackgroundRunner(Actor[BackgroundMessage]):
             except Exception:
                 logger.exception("background heartbeat failed")
 
-    async def _reap(self) -> None:
+    async def _reap(self, runners: tuple[str, ...] = ()) -> None:
         failed = await self._storage.ask(
-            ReapJobs(self._clock() - self._stale_after, dict(INTERRUPTED)))
+            ReapJobs(self._clock() - self._stale_after, dict(INTERRUPTED), runners))
         for response_id in failed:
             logger.warning("background response %s was interrupted (its gateway process "
                            "stopped); marked failed", response_id)

@@ -8,8 +8,9 @@ once and shared through the database, see ``store.background``). Clients treat i
 one altered or made elsewhere with our prefix is refused (400), never expanded.
 
 Expansion, applied to every model context (``expand_context``): everything before the last of
-our compaction items is dropped (the compaction stands for it), and each of ours becomes a user
-message carrying the summary, followed by its kept items. Compaction items of other origin
+our compaction items is dropped (the compaction stands for it) but system and developer
+messages, and each of ours becomes a user message carrying the summary, followed by its kept
+items. Compaction items of other origin
 (e.g. OpenAI's own) are relayed to Responses upstreams, which can read them, and dropped for
 the others, which cannot.
 """
@@ -94,11 +95,16 @@ def summary_message(summary: str) -> Item:
             "content": [{"type": "input_text", "text": SUMMARY_HEADER + summary}]}
 
 
+def _instruction(item: Item) -> bool:
+    return item.get("type", "message") == "message" and item.get("role") in (
+        "system", "developer")
+
+
 def expand(secret: bytes, items: list[Item], *, api: str) -> list[Item]:
     """``items`` as a provider speaking ``api`` should see them (see the module docstring)."""
     last = max((i for i, item in enumerate(items) if is_ours(item)), default=None)
-    if last is not None:
-        items = items[last:]
+    if last is not None:  # system and developer messages are instructions: they stay
+        items = [*filter(_instruction, items[:last]), *items[last:]]
     out: list[Item] = []
     for item in items:
         if is_ours(item):

@@ -82,10 +82,10 @@ RawItem = bytes | dict[str, Any]
 
 
 @attrs.frozen(kw_only=True)
-class RawRequest(StreamAsk[RawItem]):
+class RawRequest(StreamAsk[RawItem | UpstreamReady]):
     """Send ``body`` (already in the provider's wire format) to ``path`` as is and relay the
-    answer: a JSON body as one dict, or a stream's raw bytes as they arrive. An HTTP error is
-    raised mapped by the protocol's ``map_error``, as for a turn."""
+    answer: ``READY``, then a JSON body as one dict or a stream's raw bytes as they arrive. An
+    HTTP error is raised mapped by the protocol's ``map_error``, as for a turn."""
 
     method: Literal["GET", "POST"]
     path: str
@@ -145,7 +145,9 @@ class ProviderPool(Actor[PoolMessage]):
         if self._client is not None:
             await self._client.aclose()
 
-    async def receive(self, message: PoolMessage) -> AsyncIterator[TurnEvent | RawItem]:
+    async def receive(
+        self, message: PoolMessage
+    ) -> AsyncIterator[TurnEvent | RawItem | UpstreamReady]:
         match message:
             case StreamTurn():
                 return self._turn(message)
@@ -179,7 +181,7 @@ class ProviderPool(Actor[PoolMessage]):
             async for event in events:
                 yield event
 
-    async def _raw(self, message: RawRequest) -> AsyncGenerator[RawItem, None]:
+    async def _raw(self, message: RawRequest) -> AsyncGenerator[RawItem | UpstreamReady, None]:
         """Send a ``RawRequest`` (retried like a turn) and yield the answer as it comes."""
         body = None if message.body is None else orjson.dumps(message.body)
 
@@ -189,8 +191,7 @@ class ProviderPool(Actor[PoolMessage]):
         attempts = self._retrying(message.client_key, message.stream, {}, attempt)
         async with aclosing(attempts) as items:
             async for item in items:
-                if not isinstance(item, UpstreamReady):
-                    yield item
+                yield item
 
     async def _retrying(
         self,

@@ -30,6 +30,7 @@ from openresponses.gateway.storage_background import (
     FinishJob,
     GetSecret,
     Heartbeat,
+    JobRunners,
     LoadEvents,
     ReapJobs,
     TrackJob,
@@ -192,7 +193,7 @@ class StorageActor(Actor[StorageMessage]):
                 writes, call = conversation_store_call(message)  # storage_conversations.py
                 return await (self._call(call) if writes else self._read(call))
             case (AppendEvents() | LoadEvents() | TrackJob() | FinishJob() | Heartbeat()
-                  | ReapJobs() | GetSecret()):
+                  | ReapJobs() | JobRunners() | GetSecret()):
                 writes, call = background_store_call(message)  # storage_background.py
                 return await (self._call(call) if writes else self._read(call))
             case _:

@@ -50,10 +50,17 @@ class Heartbeat(Ask[None]):
 
 @attrs.frozen
 class ReapJobs(Ask[list[str]]):
-    """Fail the responses of jobs silent since ``stale_before``; their ids."""
+    """Fail the responses of jobs silent since ``stale_before`` or run by ``runners``; their
+    ids."""
 
     stale_before: float
     error: dict[str, Any]
+    runners: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class JobRunners(Ask[list[str]]):
+    """The runners that have jobs."""
 
 
 @attrs.frozen
@@ -64,7 +71,8 @@ class GetSecret(Ask[bytes]):
 
 
 BackgroundMessage = (
-    AppendEvents | LoadEvents | TrackJob | FinishJob | Heartbeat | ReapJobs | GetSecret
+    AppendEvents | LoadEvents | TrackJob | FinishJob | Heartbeat | ReapJobs | JobRunners
+    | GetSecret
 )
 
 
@@ -81,8 +89,10 @@ def background_store_call(message: BackgroundMessage) -> tuple[bool, Callable[[S
             return True, lambda store: store.finish_job(response_id)
         case Heartbeat(runner=runner, now=now):
             return True, lambda store: store.heartbeat(runner, now)
-        case ReapJobs(stale_before=stale_before, error=error):
-            return True, lambda store: store.reap_jobs(stale_before, error)
+        case ReapJobs(stale_before=stale_before, error=error, runners=runners):
+            return True, lambda store: store.reap_jobs(stale_before, error, runners)
+        case JobRunners():
+            return False, lambda store: store.job_runners()
         case GetSecret(name=name):
             return True, lambda store: store.secret(name)  # may create it: the write path
         case _:

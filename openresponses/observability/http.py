@@ -34,6 +34,7 @@ from openresponses.observability.logs import (
     log_access,
 )
 from openresponses.observability.observer import Ops
+from openresponses.observability.tracing import end_request_span, request_span
 
 # ASGI shapes, loosely typed: hypercorn's TypedDict unions add nothing for a pass-through.
 Scope = Any
@@ -62,6 +63,7 @@ class ObservedApp:
         self.app = app
         self.metrics = ops.metrics
         self.drain = ops.drain
+        self.tracer = ops.tracer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,11 +92,14 @@ class ObservedApp:
                 record.completed = True
             await send(message)
 
-        try:
-            await self.app(scope, receive_observed, send_observed)
-        finally:
-            current_request.reset(token)
-            self._finish(record)
+        with request_span(self.tracer, record.method, record.path) as span:
+            try:
+                await self.app(scope, receive_observed, send_observed)
+            finally:
+                current_request.reset(token)
+                self._finish(record)
+                end_request_span(span, record.method, record.route, record.status,
+                                 record.request_id)
 
     def _finish(self, record: RequestRecord) -> None:
         latency = time.perf_counter() - record.started

@@ -1,9 +1,10 @@
 """``Ops``: what the gateway's operability needs at run time, passed in through the factory.
 
-One ``Ops`` per gateway holds the ``Metrics``, the shutdown ``Drain`` and the actor statistics
-source (for ``/ready`` and the actor metrics). The run wraps each model call's event stream
-with ``Ops.turn``, which records upstream latency, time to first token, tokens and active
-streams, fills the current request's ``RequestRecord``, and bounds every wait by the drain.
+One ``Ops`` per gateway holds the ``Metrics``, the shutdown ``Drain``, the actor statistics
+source (for ``/ready`` and the actor metrics) and the OpenTelemetry tracer (None: off). The run
+wraps each model call's event stream with ``Ops.turn``, which records upstream latency, time to
+first token, tokens and active streams, fills the current request's ``RequestRecord``, traces
+the call (``tracing.model_call_span``) and bounds every wait by the drain.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from typing import Protocol, TypeVar
 
 import attrs
 import trio
+from opentelemetry.trace import Tracer
 
 from actors import ActorStatistics, MailboxFull
 from openresponses.observability.lifecycle import Drain
 from openresponses.observability.logs import RequestRecord, current_request
 from openresponses.observability.metrics import ActorSource, Metrics
+from openresponses.observability.tracing import end_model_call_span, model_call_span
 from openresponses.schema import model_events as me
 
 T = TypeVar("T")
@@ -43,11 +46,13 @@ class Ops:
     metrics: Metrics = attrs.Factory(Metrics)
     drain: Drain = attrs.Factory(Drain)
     actors: ActorSource = _no_actors
+    tracer: Tracer | None = None
 
     @classmethod
-    def for_supervisor(cls, supervisor: _HasStatistics) -> Ops:
+    def for_supervisor(cls, supervisor: _HasStatistics, tracer: Tracer | None = None) -> Ops:
         """Ops whose actor metrics and readiness read ``supervisor.statistics()``."""
-        return cls(metrics=Metrics(supervisor.statistics), actors=supervisor.statistics)
+        return cls(metrics=Metrics(supervisor.statistics), actors=supervisor.statistics,
+                   tracer=tracer)
 
     @asynccontextmanager
     async def turn(
@@ -62,19 +67,23 @@ class Ops:
         (the client went away).
         """
         watch = _TurnWatch(self.metrics, provider, model, current_request.get())
-        outcome = "cancelled"
-        try:
-            async with upstream as items:
-                yield _Watched(self.drain, items, watch)
-            outcome = "ok"
-        except MailboxFull:
-            outcome = "shed"
-            raise
-        except Exception:
-            outcome = "error"
-            raise
-        finally:
-            watch.close(outcome)
+        outcome, error = "cancelled", None
+        with model_call_span(self.tracer, provider, model) as span:
+            try:
+                async with upstream as items:
+                    yield _Watched(self.drain, items, watch)
+                outcome = "ok"
+            except MailboxFull:
+                outcome, error = "shed", "overloaded"
+                raise
+            except Exception as exc:
+                outcome, error = "error", type(exc).__name__
+                raise
+            finally:
+                watch.close(outcome)
+                end_model_call_span(span, input_tokens=watch.input_tokens,
+                                    output_tokens=watch.output_tokens, finish=watch.finish,
+                                    error=error)
 
 
 class _TurnWatch:
@@ -91,6 +100,7 @@ class _TurnWatch:
         self.first_output: float | None = None
         self.input_tokens = 0
         self.output_tokens = 0
+        self.finish: str | None = None
         metrics.active_streams.labels(provider).inc()
         if record is not None:
             record.provider, record.model = provider, model
@@ -99,6 +109,8 @@ class _TurnWatch:
         if isinstance(item, me.Usage):
             self.input_tokens += item.input_tokens
             self.output_tokens += item.output_tokens
+        elif isinstance(item, me.Finish):
+            self.finish = item.reason
         elif self.first_output is None and isinstance(item, _OUTPUT):
             now = time.perf_counter()
             self.first_output = now - self.started

@@ -1,11 +1,12 @@
-"""``/v1/models`` routes: the merged model list of every provider, and one model by id."""
+"""``/v1/models`` routes: the merged model list of every provider, and one model by id; a
+gateway key limited to some models sees only those."""
 
 from __future__ import annotations
 
 from quart import Blueprint, Response
 
 from openresponses.auth import caller_from_headers
-from openresponses.chat.models_catalog import ModelsCatalog
+from openresponses.chat.models_catalog import ModelsCatalog, visible_to
 from openresponses.errors import NotFound
 from openresponses.gateway.run import Gateway
 from openresponses.render import json_response
@@ -20,7 +21,8 @@ def models_blueprint(gateway: Gateway) -> Blueprint:
     @bp.get("/v1/models")
     async def list_models() -> Response:
         caller = caller_from_headers()
-        return json_response({"object": "list", "data": await catalog.models(caller)})
+        models = visible_to(config, caller, await catalog.models(caller))
+        return json_response({"object": "list", "data": models})
 
     @bp.get("/v1/models/<path:model_id>")
     async def get_model(model_id: str) -> Response:
@@ -32,7 +34,7 @@ def models_blueprint(gateway: Gateway) -> Blueprint:
             if provider is None or provider.name not in gateway.providers:
                 raise _not_found(model_id)
             wanted, only = f"{provider.name}@{name}", provider.name
-        for model in await catalog.models(caller, only=only):
+        for model in visible_to(config, caller, await catalog.models(caller, only=only)):
             if model["id"] == wanted:
                 return json_response(model)
         raise _not_found(model_id)

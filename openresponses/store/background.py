@@ -57,10 +57,15 @@ class BackgroundStore(Protocol):
         """Mark every job of ``runner`` alive at ``now``."""
         ...
 
-    def reap_jobs(self, stale_before: float, error: dict[str, Any]) -> list[str]:
-        """Fail the responses of jobs whose heartbeat is older than ``stale_before`` (status
-        ``failed`` with ``error``, if still queued or in progress) and forget the jobs; the ids
-        of the responses failed."""
+    def job_runners(self) -> list[str]:
+        """The runners that have jobs."""
+        ...
+
+    def reap_jobs(self, stale_before: float, error: dict[str, Any],
+                  runners: Sequence[str] = ()) -> list[str]:
+        """Fail the responses of jobs whose heartbeat is older than ``stale_before``, or whose
+        runner is one of ``runners`` (status ``failed`` with ``error``, if still queued or in
+        progress) and forget the jobs; the ids of the responses failed."""
         ...
 
     def secret(self, name: str) -> bytes:

@@ -91,12 +91,19 @@ class SqliteEvents:
             conn.execute("UPDATE background_jobs SET heartbeat_at = ? WHERE runner = ?",
                          (now, runner))
 
-    def reap_jobs(self, stale_before: float, error: dict[str, Any]) -> list[str]:
+    def job_runners(self) -> list[str]:
+        with self._reader() as conn:
+            return [r for (r,) in conn.execute("SELECT DISTINCT runner FROM background_jobs")]
+
+    def reap_jobs(self, stale_before: float, error: dict[str, Any],
+                  runners: Sequence[str] = ()) -> list[str]:
         failed: list[str] = []
+        marks = ", ".join("?" * len(runners))
         with self._transaction() as conn:
             stale = conn.execute(
-                "SELECT response_id, owner FROM background_jobs WHERE heartbeat_at < ?",
-                (stale_before,),
+                "SELECT response_id, owner FROM background_jobs WHERE heartbeat_at < ?"
+                + (f" OR runner IN ({marks})" if runners else ""),
+                (stale_before, *runners),
             ).fetchall()
             for response_id, owner in stale:
                 if _fail(conn, response_id, owner, error):

@@ -4,6 +4,8 @@ responses interrupted by a stopped gateway marked failed."""
 from __future__ import annotations
 
 import json
+import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
@@ -16,6 +18,7 @@ import pytest
 import trio
 
 from openresponses.config import load_config
+from openresponses.keys import hash_key
 from openresponses.server import serve
 from openresponses.store.background import BackgroundJob
 from openresponses.store.base import StoredResponse
@@ -85,7 +88,7 @@ async def test_cancel_stops_the_upstream_and_is_idempotent(
 
 
 async def test_a_background_stream_can_be_resumed_after_any_event(
-    gateway_url: str, upstream: FakeUpstream
+    gateway_url: str, client: openai.OpenAI, upstream: FakeUpstream
 ) -> None:
     upstream.queue(Script(text="a b c d", chunks=4))
     events = await stream_events(gateway_url, {"model": "groq@m", "input": "go",
@@ -100,6 +103,13 @@ async def test_a_background_stream_can_be_resumed_after_any_event(
         assert parse_sse(resumed.content) == events[4:]
         plain = await http.get(f"{gateway_url}/responses/{response_id}", headers=AUTH)
     assert plain.json()["status"] == "completed"
+
+    def resume_with_the_sdk() -> list[int]:
+        with client.responses.retrieve(response_id, stream=True, starting_after=5) as stream:
+            return [event.sequence_number for event in stream]
+
+    assert await trio.to_thread.run_sync(resume_with_the_sdk) == [
+        e["sequence_number"] for e in events[6:]]
 
 
 async def test_an_upstream_refusal_fails_the_background_response(
@@ -158,8 +168,6 @@ def queued_record(response_id: str, owner: str) -> StoredResponse:
 async def test_responses_left_by_a_dead_process_are_failed_at_start(
     upstream: FakeUpstream, tmp_path: Path
 ) -> None:
-    from openresponses.keys import hash_key
-
     store = SqliteStore(str(tmp_path / "gateway.db"))
     owner = hash_key(CLIENT_KEY)
     store.save_batch([queued_record("resp_orphan", owner)])
@@ -171,6 +179,21 @@ async def test_responses_left_by_a_dead_process_are_failed_at_start(
     assert fetched.status == "failed"
     assert fetched.error is not None
     assert "gateway stopped" in fetched.error.message
+
+
+async def test_responses_of_a_dead_process_on_this_host_are_failed_at_once(
+    upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    store = SqliteStore(str(tmp_path / "gateway.db"))
+    owner = hash_key(CLIENT_KEY)
+    store.save_batch([queued_record("resp_restarted", owner)])
+    dead = f"{socket.gethostname()}:{2**22 + 12345}:abcd"  # above Linux's largest pid
+    store.track_job(BackgroundJob(response_id="resp_restarted", owner=owner, runner=dead,
+                                  heartbeat_at=time.time()))
+    store.close()
+    async with gateway_on(upstream, tmp_path) as client:
+        fetched = await in_thread(client.responses.retrieve, "resp_restarted")
+    assert fetched.status == "failed"
 
 
 async def test_a_gateway_stop_fails_the_background_responses_it_was_running(

@@ -61,9 +61,11 @@ async def test_items_are_added_listed_paged_fetched_and_deleted(client: openai.O
     every = [item async for item in _pages(listed)]
     assert [i.content[0].text for i in every] == ["one", "two", "three"]
     first = every[0].id
-    item = await in_thread(client.conversations.items.retrieve, first,
-                           conversation_id=conversation.id)
-    assert item.id == first
+    raw = await in_thread(client.conversations.items.with_raw_response.retrieve, first,
+                          conversation_id=conversation.id)
+    item = json.loads(raw.text)
+    check("openai", "ConversationItem", item)
+    assert item["id"] == first
     after = await in_thread(client.conversations.items.delete, first,
                             conversation_id=conversation.id)
     assert after.id == conversation.id

@@ -13,9 +13,10 @@ import openai
 import pytest
 import trio
 
-from tests.e2e.chat_client import loopback_client
+from tests.e2e.chat_client import loopback_client, post_chat, stream_chat
 from tests.e2e.conftest import CLIENT_KEY
-from tests.fakes.upstream import FakeUpstream
+from tests.fakes.script import Script
+from tests.fakes.upstream import ErrorReply, FakeUpstream
 from tests.spec import check
 
 AUTH = {"authorization": f"Bearer {CLIENT_KEY}"}
@@ -51,6 +52,9 @@ models = ["from-config"]
 
 [models.fast]
 targets = ["groq@from-config"]
+
+[models.sturdy]
+targets = ["openai@gpt-4o", "claude@claude-sonnet-4-5"]
 """)
     return {"OPENRESPONSES_CONFIG": str(config), "OPENRESPONSES_MODELS_TIMEOUT": str(TIMEOUT),
             "OLLAMA_BASE_URL": f"{upstream.url}/ollama/v1"}
@@ -123,3 +127,26 @@ async def test_unknown_model_is_a_404_envelope(gateway_url: str, model_id: str) 
     assert response.status_code == 404
     error = response.json()["error"]
     assert (error["type"], error["code"]) == ("invalid_request_error", "model_not_found")
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_chat_on_a_model_alias_falls_back_to_the_next_target(
+    gateway_url: str, upstream: FakeUpstream, stream: bool
+) -> None:
+    """The aliases listed here are usable with /chat/completions, with the same fallback as
+    /responses: the first target fails before answering, the next (another family) answers."""
+    upstream.queue(ErrorReply(503, {"error": {"message": "busy", "type": "server_error"}}),
+                   Script(text="from the second target"))
+    body = {"model": "sturdy", "messages": [{"role": "user", "content": "hi"}]}
+    if stream:
+        chunks, done = await stream_chat(gateway_url, {**body, "stream": True})
+        assert done
+        text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
+        assert {c["model"] for c in chunks} == {"sturdy"}
+    else:
+        status, answer = await post_chat(gateway_url, body)
+        assert status == 200, answer
+        text = answer["choices"][0]["message"]["content"]
+        assert answer["model"] == "sturdy"
+    assert text == "from the second target"
+    assert [r.path for r in upstream.received] == ["/v1/responses", "/v1/messages"]

@@ -27,7 +27,9 @@ def ws_url(gateway_url: str) -> str:
 
 
 async def create(ws: WebSocketConnection, **body: Any) -> None:
-    await ws.send_message(json.dumps({"type": "response.create", "model": "groq@m", **body}))
+    message = {"type": "response.create", "model": "groq@m", **body}
+    check("openresponses", "WebSocketResponseCreateEvent", message)  # what clients send
+    await ws.send_message(json.dumps(message))
 
 
 async def next_event(ws: WebSocketConnection) -> dict[str, Any]:

@@ -16,7 +16,13 @@ import trio.testing
 from actors import ActorRef
 from actors.testing import started
 from openresponses.auth import Caller
-from openresponses.chat.models_catalog import ModelsCatalog, fetchable, parse_models
+from openresponses.chat.models_catalog import (
+    ModelsCatalog,
+    fetchable,
+    model_object,
+    parse_models,
+    visible_to,
+)
 from openresponses.config import Config, ProviderConfig
 from openresponses.gateway.provider_pool import ProviderPool
 from openresponses.gateway.resilience import RetryPolicy
@@ -150,3 +156,13 @@ def test_malformed_entries_are_skipped() -> None:
     assert parse_models("p", body) == [
         {"id": "p@ok", "object": "model", "created": 0, "owned_by": "p"},
         {"id": "p@t", "object": "model", "created": 0, "owned_by": "p"}]
+
+
+def test_a_key_limited_to_some_models_sees_only_those() -> None:
+    config = Config(providers={
+        "groq": ProviderConfig("groq", "chat", "http://groq.test/v1"),
+        "anthropic": ProviderConfig("anthropic", "anthropic", "http://claude.test")})
+    models = [model_object(i, 0, "x") for i in ("groq@a", "groq@b", "anthropic@c")]
+    limited = Caller(owner="o", bearer="", allowed=("groq@a", "anthropic"))
+    assert [m["id"] for m in visible_to(config, limited, models)] == ["groq@a", "anthropic@c"]
+    assert visible_to(config, ALICE, models) == models

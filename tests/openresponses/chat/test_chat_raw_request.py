@@ -16,11 +16,13 @@ from actors.testing import started
 from openresponses.config import ProviderConfig
 from openresponses.errors import GatewayError
 from openresponses.gateway.provider_pool import (
+    READY,
     PoolMessage,
     ProviderPool,
     RawItem,
     RawRequest,
     StreamTurn,
+    UpstreamReady,
 )
 from openresponses.gateway.resilience import RetryPolicy
 from openresponses.providers.registry import protocol_for_provider
@@ -56,8 +58,11 @@ async def pool(config: ProviderConfig, upstream: Recorder
 
 
 async def collect(ref: ActorRef[PoolMessage], message: RawRequest) -> list[RawItem]:
+    """The answer's items after ``READY`` (which must come first)."""
     async with ref.stream(message) as items:
-        return [item async for item in items]
+        found = [item async for item in items]
+    assert found[0] is READY
+    return [item for item in found[1:] if not isinstance(item, UpstreamReady)]
 
 
 async def test_a_json_answer_is_one_dict_and_the_callers_key_is_sent() -> None:

@@ -96,6 +96,15 @@ async def status(storage: ActorRef[StorageMessage], response_id: str = "resp_1")
     return record.response["status"]
 
 
+async def until_status(storage: ActorRef[StorageMessage], expected: str) -> None:
+    """Wait (5 s at most) until resp_1 is stored with status ``expected``."""
+    with trio.fail_after(5):
+        while True:
+            if await status(storage) == expected:
+                return
+            await trio.sleep(0.01)
+
+
 async def test_followers_get_the_events_after_their_cursor_until_the_end() -> None:
     run = FakeRun.make()
     async with running() as (storage, runner):
@@ -125,9 +134,7 @@ async def test_cancel_stores_the_response_cancelled_with_open_items_incomplete()
         await start(storage, runner, run)
         run.response["output"] = [{"type": "message", "id": "msg_1", "status": "in_progress"}]
         await run.send.send([event(0, "response.created")])
-        with trio.fail_after(5):
-            while await status(storage) != "in_progress":
-                await trio.sleep(0.01)
+        await until_status(storage, "in_progress")
         assert await runner.ask(Cancel("bob", "resp_1")) is None  # another owner's
         cancelled = await runner.ask(Cancel("alice", "resp_1"))
         assert cancelled is not None
@@ -143,9 +150,7 @@ async def test_a_refusal_before_the_start_fails_the_response() -> None:
     async with running() as (storage, runner):
         await start(storage, runner, run)
         await run.send.send(UpstreamError("quota exceeded", status=429))
-        with trio.fail_after(5):
-            while await status(storage) != "failed":
-                await trio.sleep(0.01)
+        await until_status(storage, "failed")
         async with runner.stream(Follow(owner="alice", response_id="resp_1")) as out:
             types = [e["type"] async for batch in out for e in batch]
     assert types == ["response.created", "response.failed"]
@@ -156,9 +161,7 @@ async def test_stopping_the_runner_fails_the_responses_it_runs() -> None:
     async with running() as (storage, runner):
         await start(storage, runner, run)
         await run.send.send([event(0, "response.created")])
-        with trio.fail_after(5):
-            while await status(storage) != "in_progress":
-                await trio.sleep(0.01)
+        await until_status(storage, "in_progress")
         await runner.stop()
         record = await storage.ask(GetResponse("alice", "resp_1"))
         assert record is not None

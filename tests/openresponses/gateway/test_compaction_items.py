@@ -56,6 +56,14 @@ def test_expansion_drops_what_came_before_the_last_compaction() -> None:
     assert out[0]["role"] == "user"
 
 
+def test_instructions_before_a_compaction_stay() -> None:
+    developer = message("be terse", role="developer")
+    items = [developer, message("a"), compaction_item(SECRET, "summary"), message("b")]
+    out = expand(SECRET, items, api="chat")
+    assert out[0] == developer
+    assert [m["content"][0]["text"] for m in out[1:]] == [SUMMARY_HEADER + "summary", "b"]
+
+
 def test_foreign_compaction_items_reach_only_responses_upstreams() -> None:
     foreign = {"type": "compaction", "id": "cmp_openai", "encrypted_content": "gAAAA-opaque"}
     items = [message("a"), foreign, message("b")]

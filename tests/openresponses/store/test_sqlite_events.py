@@ -75,6 +75,16 @@ def test_stale_jobs_are_reaped_and_their_unfinished_responses_failed(store: Sqli
     assert store.reap_jobs(1000.0, ERROR) == []
 
 
+def test_the_jobs_of_named_runners_are_reaped_however_fresh(store: SqliteStore) -> None:
+    save(store, "resp_a", "in_progress")
+    save(store, "resp_b", "in_progress")
+    store.track_job(job("resp_a", 500.0, runner="gone"))
+    store.track_job(job("resp_b", 500.0, runner="alive"))
+    assert sorted(store.job_runners()) == ["alive", "gone"]
+    assert store.reap_jobs(100.0, ERROR, ["gone"]) == ["resp_a"]
+    assert store.job_runners() == ["alive"]
+
+
 def test_a_secret_is_made_once_and_kept(store: SqliteStore) -> None:
     first = store.secret("compaction")
     assert len(first) == 32
