@@ -7,7 +7,6 @@ import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any
 
 import httpx2
 import trio
@@ -19,7 +18,7 @@ from actors import ActorRef, Supervisor, open_supervisor
 from openresponses.app import create_app
 from openresponses.config import Config
 from openresponses.gateway.background import BackgroundRunner
-from openresponses.gateway.provider_pool import ProviderPool
+from openresponses.gateway.provider_pool import PoolMessage, ProviderPool
 from openresponses.gateway.rate_limiter import RateLimiter
 from openresponses.gateway.resilience import RetryPolicy
 from openresponses.gateway.run import Gateway
@@ -38,8 +37,8 @@ _FAIL_MARGIN = 1.0
 
 async def _start_providers(
     supervisor: Supervisor, config: Config, transports: TransportFactory | None, ops: Ops
-) -> dict[str, ActorRef[Any]]:
-    refs: dict[str, ActorRef[Any]] = {}  # ActorRef[PoolMessage] (StreamTurn | RawRequest)
+) -> dict[str, ActorRef[PoolMessage]]:
+    refs: dict[str, ActorRef[PoolMessage]] = {}
     for name, provider in config.providers.items():
         protocol = protocol_for_provider(name, provider.api)
         transport = transports(name) if transports else None

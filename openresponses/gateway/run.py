@@ -32,7 +32,7 @@ from openresponses.errors import (
 )
 from openresponses.gateway.builder import Event, ResponseBuilder
 from openresponses.gateway.compaction_items import expand_context
-from openresponses.gateway.provider_pool import StreamTurn, TurnEvent
+from openresponses.gateway.provider_pool import PoolMessage, StreamTurn, TurnEvent
 from openresponses.gateway.rate_limiter import LimiterMessage
 from openresponses.gateway.resilience import falls_back
 from openresponses.gateway.response_object import response_skeleton
@@ -62,7 +62,7 @@ class Gateway:
     """The actors a run talks to, built at start-up and handed to the routes."""
 
     config: Config
-    providers: dict[str, ActorRef[StreamTurn]]
+    providers: dict[str, ActorRef[PoolMessage]]
     storage: ActorRef[StorageMessage]
     tools: ActorRef[ToolMessage] | None = None
     limiter: ActorRef[LimiterMessage] | None = None  # None: no rate limits

@@ -111,3 +111,29 @@ def test_relay_maps_an_inband_error_event() -> None:
     with pytest.raises(Exception, match="slow down") as raised:
         relay.feed("error", data.decode())
     assert getattr(raised.value, "status", None) == 429
+
+
+def test_accumulator_keeps_every_choice_and_groq_usage() -> None:
+    def chunk(index: int, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {"id": "chatcmpl-x", "object": "chat.completion.chunk", "created": 5,
+                "model": "groq@m", "choices": [
+                    {"index": index, "delta": delta, "finish_reason": finish}]}
+
+    folded = ChunkAccumulator()
+    for one in [chunk(0, {"role": "assistant", "content": "A"}), chunk(1, {"content": "B"}),
+                chunk(1, {"tool_calls": [{"index": 0, "id": "c1", "type": "function",
+                                          "function": {"name": "f", "arguments": '{"a"'}}]}),
+                chunk(0, {"content": "a"}, "stop"),
+                chunk(1, {"tool_calls": [{"index": 0, "function": {"arguments": ": 1}"}}]},
+                      "tool_calls"),
+                {**chunk(0, {}), "choices": [], "x_groq": {"usage": {
+                    "prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}}}]:
+        folded.add(one)
+    assert folded.finished
+    completion = folded.completion()
+    check("openai", "CreateChatCompletionResponse", completion)
+    first, second = completion["choices"]
+    assert (first["message"]["content"], first["finish_reason"]) == ("Aa", "stop")
+    assert second["message"]["tool_calls"] == [
+        {"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}]
+    assert completion["usage"]["total_tokens"] == 7
