@@ -130,9 +130,9 @@ class ChunkBuilder:
     @property
     def finish_reason(self) -> str:
         """``stop`` / ``length`` / ``tool_calls`` / ``content_filter``."""
-        if self._finish in (None, "stop") and self._calls:
+        if self._finish in (None, "stop", "pause") and self._calls:
             return "tool_calls"
-        return self._finish or "stop"
+        return "stop" if self._finish in (None, "pause") else self._finish
 
     @property
     def usage(self) -> JSON | None:

@@ -225,6 +225,8 @@ class ResponseRun:
                 if events:
                     yield events
                 if not calls:
+                    if builder.finish_reason == "pause":
+                        continue  # a paused turn (Anthropic pause_turn): send it back, go on
                     break
                 stop, pending = self._stop_for_tools(calls)
                 if pending:

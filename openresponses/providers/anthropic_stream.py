@@ -9,8 +9,7 @@ message's text. ``thinking`` → reasoning text, then its signature as ``encrypt
 ``server_tool_use`` + ``web_search_tool_result`` → one ``web_search_call`` item.
 
 A non-stream body is replayed as the events a stream of it would carry, so both paths agree.
-``stop_reason`` ``pause_turn`` maps to ``stop``: the turn ended early and the caller may
-continue it with another request.
+``stop_reason`` ``pause_turn`` maps to ``pause``: the run sends the turn back to continue it.
 """
 
 from __future__ import annotations
@@ -43,7 +42,7 @@ FAMILY = "anthropic"
 _FINISH: dict[str, FinishReason] = {
     "end_turn": "stop",
     "stop_sequence": "stop",
-    "pause_turn": "stop",
+    "pause_turn": "pause",
     "tool_use": "tool_calls",
     "max_tokens": "length",
     "model_context_window_exceeded": "length",

@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 import attrs
 
-FinishReason = Literal["stop", "length", "tool_calls", "content_filter"]
+# "pause": the provider paused a long turn (Anthropic's pause_turn); the run continues it.
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "pause"]
 
 
 @attrs.frozen

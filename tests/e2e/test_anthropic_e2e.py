@@ -149,3 +149,15 @@ async def test_chain_across_three_providers(client: openai.OpenAI, upstream: Fak
     assert not any(str(i.get("encrypted_content", "")).startswith("anthropic:") for i in sent)
     assert all("id" not in i for i in sent)
     assert back_to_openai.status == "completed"
+
+
+async def test_pause_turn_is_continued_by_the_gateway(
+    client: openai.OpenAI, upstream: FakeUpstream
+) -> None:
+    upstream.queue(Script(text="Part one. ", finish="pause"), Script(text="Part two."))
+    response = await in_thread(client.responses.create, model="claude@c", input="long task")
+    assert response.status == "completed"
+    assert response.output_text == "Part one. Part two."
+    assert len(upstream.received) == 2
+    continued = upstream.last().body["messages"]
+    assert [m["role"] for m in continued] == ["user", "assistant"]

@@ -26,7 +26,7 @@ class Script:
     tool_calls: tuple[ToolCall, ...] = ()
     reasoning: str | None = None
     signature: str = "sig-abc/123+=="
-    finish: str = "stop"  # stop | length
+    finish: str = "stop"  # stop | length | pause (Anthropic pause_turn)
     input_tokens: int = 11
     output_tokens: int = 7
     chunks: int = 4  # how many text deltas a stream splits the text into
@@ -114,6 +114,8 @@ def _anthropic_blocks(script: Script) -> list[dict[str, Any]]:
 def _anthropic_stop(script: Script) -> str:
     if script.finish == "length":
         return "max_tokens"
+    if script.finish == "pause":
+        return "pause_turn"
     return "tool_use" if script.tool_calls else "end_turn"
 
 

@@ -197,7 +197,7 @@ def test_json_tool_non_stream_comes_back_as_text() -> None:
 @pytest.mark.parametrize(
     ("stop_reason", "finish"),
     [
-        ("pause_turn", "stop"),
+        ("pause_turn", "pause"),
         ("refusal", "content_filter"),
         ("stop_sequence", "stop"),
         ("something_new", "stop"),
