@@ -168,7 +168,8 @@ def run_soak(workdir: Path, upstream: Server, options: Options, outcome: Outcome
         finally:
             server.stop()
         outcome.soak.append(result)
-        log(f"  {result}")
+        log("  " + ", ".join(f"{k} {v}" for k, v in result.items()
+                             if k != "timeline_s_rssmb_streams"))
 
 
 def run_growth(workdir: Path, upstream: Server, options: Options, outcome: Outcome) -> None:

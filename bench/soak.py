@@ -42,6 +42,7 @@ class SoakState:
     lag: list[float] = attrs.Factory(list)
     peak_rss: int = 0
     peak_streams: int = 0
+    probe_errors: int = 0
     timeline: list[tuple[float, float, int]] = attrs.Factory(list)
 
     def fail(self, kind: str) -> None:
@@ -96,7 +97,7 @@ async def _lag_probe(url: str, state: SoakState, done: trio.Event) -> None:
                 await client.get(url + "/health")
                 state.lag.append(time.perf_counter() - start)
             except httpx2.HTTPError:
-                state.fail("health probe")
+                state.probe_errors += 1
             with trio.move_on_after(0.1):
                 await done.wait()
 
@@ -167,6 +168,7 @@ def soak(server: Server, upstream: Server, streams: int, hold: int = 60,
         "elapsed_s": round(elapsed, 1), "peak_concurrent_upstream": state.peak_streams,
         "completed": state.completed, "errors": sum(state.errors.values()) + max(0, unfinished),
         "error_detail": {**state.errors, "unfinished": max(0, unfinished)},
+        "health_probe_errors": state.probe_errors,
         "peak_rss_mb": round(state.peak_rss / 2**20, 1),
         "timeline_s_rssmb_streams": state.timeline,
         "cpu_util": round(cpu / elapsed, 3),

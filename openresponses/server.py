@@ -84,6 +84,7 @@ def hypercorn_config(config: Config, *, host: str, port: int) -> HypercornConfig
     hc.bind = [f"{host}:{port}"]
     hc.graceful_timeout = config.shutdown_grace + _FAIL_MARGIN
     hc.keep_alive_timeout = 75
+    hc.backlog = 4096  # bursts of new connections queue in the kernel, not as refusals
     hc.accesslog = None
     hc.errorlog = logging.getLogger("hypercorn.error")
     return hc
