@@ -1,25 +1,22 @@
-"""Paging a response's input items: limit, order, after / before cursors, has_more."""
+"""Paging a response's input items in every backend: limit, order, after / before cursors,
+has_more."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Literal
 
 import pytest
 
-from openresponses.store.base import ItemsPage, StoredResponse
-from openresponses.store.sqlite import SqliteStore
+from openresponses.store.base import ItemsPage, Store, StoredResponse
 
 Order = Literal["asc", "desc"]
 IDS = [f"item_{n}" for n in range(7)]
 
 
-@pytest.fixture(params=["memory", "file"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqliteStore]:
-    path = ":memory:" if request.param == "memory" else str(tmp_path / "store.db")
-    opened = SqliteStore(path)
-    opened.save_batch(
+@pytest.fixture
+def store(store: Store) -> Store:
+    """The backend's store (conftest.py), holding a response of seven items and an empty one."""
+    store.save_batch(
         [
             StoredResponse(
                 id="resp_1",
@@ -39,12 +36,11 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqliteStor
             ),
         ]
     )
-    yield opened
-    opened.close()
+    return store
 
 
 def page(
-    store: SqliteStore,
+    store: Store,
     *,
     limit: int = 20,
     order: Order = "asc",
@@ -62,7 +58,7 @@ def ids(found: ItemsPage) -> list[str]:
     return [item["id"] for item in found.data]
 
 
-def test_first_page_respects_limit_and_order(store: SqliteStore) -> None:
+def test_first_page_respects_limit_and_order(store: Store) -> None:
     ascending = page(store, limit=3, order="asc")
     assert ids(ascending) == IDS[:3]
     assert (ascending.first_id, ascending.last_id, ascending.has_more) == (
@@ -75,14 +71,14 @@ def test_first_page_respects_limit_and_order(store: SqliteStore) -> None:
     assert (descending.first_id, descending.last_id) == ("item_6", "item_4")
 
 
-def test_page_holding_everything_has_no_more(store: SqliteStore) -> None:
+def test_page_holding_everything_has_no_more(store: Store) -> None:
     found = page(store, limit=7)
     assert ids(found) == IDS
     assert found.has_more is False
 
 
 @pytest.mark.parametrize("order", ["asc", "desc"])
-def test_after_cursors_walk_every_item_once(store: SqliteStore, order: Order) -> None:
+def test_after_cursors_walk_every_item_once(store: Store, order: Order) -> None:
     seen: list[str] = []
     after: str | None = None
     while True:
@@ -95,7 +91,7 @@ def test_after_cursors_walk_every_item_once(store: SqliteStore, order: Order) ->
 
 
 @pytest.mark.parametrize("order", ["asc", "desc"])
-def test_before_cursors_walk_back_to_the_start(store: SqliteStore, order: Order) -> None:
+def test_before_cursors_walk_back_to_the_start(store: Store, order: Order) -> None:
     listing = IDS if order == "asc" else IDS[::-1]
     pages: list[list[str]] = []
     before: str | None = listing[-1]
@@ -107,13 +103,13 @@ def test_before_cursors_walk_back_to_the_start(store: SqliteStore, order: Order)
     assert pages[-1] == listing[-4:-1]  # the items nearest the cursor, in listing order
 
 
-def test_before_cursor_gives_items_nearest_it(store: SqliteStore) -> None:
+def test_before_cursor_gives_items_nearest_it(store: Store) -> None:
     found = page(store, limit=2, order="desc", before="item_2")
     assert ids(found) == ["item_4", "item_3"]
     assert found.has_more is True
 
 
-def test_after_and_before_together_bound_the_page(store: SqliteStore) -> None:
+def test_after_and_before_together_bound_the_page(store: Store) -> None:
     found = page(store, limit=10, order="asc", after="item_1", before="item_5")
     assert ids(found) == ["item_2", "item_3", "item_4"]
     assert found.has_more is False
@@ -122,15 +118,15 @@ def test_after_and_before_together_bound_the_page(store: SqliteStore) -> None:
     assert limited.has_more is True
 
 
-def test_unknown_cursor_gives_an_empty_page(store: SqliteStore) -> None:
+def test_unknown_cursor_gives_an_empty_page(store: Store) -> None:
     assert page(store, after="item_nope") == ItemsPage([], None, None, False)
 
 
-def test_response_without_items_gives_an_empty_page(store: SqliteStore) -> None:
+def test_response_without_items_gives_an_empty_page(store: Store) -> None:
     found = store.input_items("alice", "resp_empty", limit=5, order="desc", after=None, before=None)
     assert found == ItemsPage([], None, None, False)
 
 
-def test_limit_below_one_is_refused(store: SqliteStore) -> None:
+def test_limit_below_one_is_refused(store: Store) -> None:
     with pytest.raises(ValueError, match="limit"):
         page(store, limit=0)

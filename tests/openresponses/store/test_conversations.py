@@ -1,21 +1,13 @@
-"""Conversations in the SQLite store: create with items, metadata, paging, owner isolation."""
+"""Conversations in every store backend: create with items, metadata, paging, owner isolation."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from openresponses.store.base import Store
 from openresponses.store.conversations import StoredConversation
-from openresponses.store.sqlite import SqliteStore
-
-
-@pytest.fixture
-def store() -> Iterator[SqliteStore]:
-    opened = SqliteStore(":memory:")
-    yield opened
-    opened.close()
 
 
 def item(n: int) -> dict[str, Any]:
@@ -28,13 +20,13 @@ def conversation(conversation_id: str = "conv_1", owner: str = "alice") -> Store
                               metadata={"topic": "demo"})
 
 
-def test_a_conversation_is_created_with_its_items_in_order(store: SqliteStore) -> None:
+def test_a_conversation_is_created_with_its_items_in_order(store: Store) -> None:
     store.create_conversation(conversation(), [item(1), item(2)])
     assert store.get_conversation("alice", "conv_1") == conversation()
     assert store.conversation_history("alice", "conv_1") == [item(1), item(2)]
 
 
-def test_another_owner_sees_nothing(store: SqliteStore) -> None:
+def test_another_owner_sees_nothing(store: Store) -> None:
     store.create_conversation(conversation(), [item(1)])
     assert store.get_conversation("bob", "conv_1") is None
     assert store.conversation_history("bob", "conv_1") is None
@@ -46,14 +38,14 @@ def test_another_owner_sees_nothing(store: SqliteStore) -> None:
     assert store.conversation_history("alice", "conv_1") == [item(1)]
 
 
-def test_adding_an_item_already_there_is_skipped(store: SqliteStore) -> None:
+def test_adding_an_item_already_there_is_skipped(store: Store) -> None:
     store.create_conversation(conversation(), [item(1)])
     added = store.add_conversation_items("alice", "conv_1", [item(1), item(2)])
     assert added == [item(2)]
     assert store.conversation_history("alice", "conv_1") == [item(1), item(2)]
 
 
-def test_items_page_both_ways_from_a_cursor(store: SqliteStore) -> None:
+def test_items_page_both_ways_from_a_cursor(store: Store) -> None:
     store.create_conversation(conversation(), [item(n) for n in range(5)])
     page = store.conversation_items("alice", "conv_1", limit=2, order="desc", after=None)
     assert page is not None
@@ -72,7 +64,7 @@ def test_items_page_both_ways_from_a_cursor(store: SqliteStore) -> None:
     assert empty.first_id is None
 
 
-def test_metadata_is_replaced_and_items_deleted(store: SqliteStore) -> None:
+def test_metadata_is_replaced_and_items_deleted(store: Store) -> None:
     store.create_conversation(conversation(), [item(1), item(2)])
     updated = store.update_conversation("alice", "conv_1", {"topic": "other"})
     assert updated is not None
@@ -83,14 +75,14 @@ def test_metadata_is_replaced_and_items_deleted(store: SqliteStore) -> None:
     assert store.conversation_history("alice", "conv_1") == [item(2)]
 
 
-def test_deleting_a_conversation_deletes_its_items(store: SqliteStore) -> None:
+def test_deleting_a_conversation_deletes_its_items(store: Store) -> None:
     store.create_conversation(conversation(), [item(1)])
     assert store.delete_conversation("alice", "conv_1")
     store.create_conversation(conversation(), [])  # the id is free again, with no items left
     assert store.conversation_history("alice", "conv_1") == []
 
 
-def test_a_taken_id_is_refused(store: SqliteStore) -> None:
+def test_a_taken_id_is_refused(store: Store) -> None:
     store.create_conversation(conversation(), [])
     with pytest.raises(ValueError, match="already exists"):
         store.create_conversation(conversation(owner="bob"), [])

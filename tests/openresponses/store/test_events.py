@@ -1,27 +1,16 @@
-"""Background records in the SQLite store: stream events, jobs and their reaping, secrets."""
+"""Background records in every store backend: stream events, jobs and their reaping, secrets."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from openresponses.store.background import BackgroundJob
-from openresponses.store.base import StoredResponse
-from openresponses.store.sqlite import SqliteStore
+from openresponses.store.base import Store, StoredResponse
 
 ERROR = {"code": "server_error", "message": "interrupted"}
 
 
-@pytest.fixture
-def store() -> Iterator[SqliteStore]:
-    opened = SqliteStore(":memory:")
-    yield opened
-    opened.close()
-
-
-def save(store: SqliteStore, response_id: str, status: str, owner: str = "alice") -> None:
+def save(store: Store, response_id: str, status: str, owner: str = "alice") -> None:
     store.save_batch([StoredResponse(
         id=response_id, owner=owner, input_items=[], previous_response_id=None,
         created_at=1, response={"id": response_id, "status": status, "error": None})])
@@ -36,7 +25,7 @@ def job(response_id: str, heartbeat: float, runner: str = "r1") -> BackgroundJob
                          heartbeat_at=heartbeat)
 
 
-def test_events_are_read_after_a_sequence_number_by_their_owner(store: SqliteStore) -> None:
+def test_events_are_read_after_a_sequence_number_by_their_owner(store: Store) -> None:
     save(store, "resp_1", "in_progress")
     store.append_events("resp_1", [event(0), event(1)])
     store.append_events("resp_1", [event(2)])
@@ -46,7 +35,7 @@ def test_events_are_read_after_a_sequence_number_by_their_owner(store: SqliteSto
     assert store.response_events("alice", "resp_unknown", after=-1) is None
 
 
-def test_events_go_with_their_response(store: SqliteStore) -> None:
+def test_events_go_with_their_response(store: Store) -> None:
     save(store, "resp_1", "completed")
     store.append_events("resp_1", [event(0)])
     assert store.delete("alice", "resp_1")
@@ -54,7 +43,7 @@ def test_events_go_with_their_response(store: SqliteStore) -> None:
     assert store.response_events("alice", "resp_1", after=-1) == []
 
 
-def test_stale_jobs_are_reaped_and_their_unfinished_responses_failed(store: SqliteStore) -> None:
+def test_stale_jobs_are_reaped_and_their_unfinished_responses_failed(store: Store) -> None:
     save(store, "resp_old", "in_progress")
     save(store, "resp_done", "completed")
     save(store, "resp_live", "queued")
@@ -75,7 +64,7 @@ def test_stale_jobs_are_reaped_and_their_unfinished_responses_failed(store: Sqli
     assert store.reap_jobs(1000.0, ERROR) == []
 
 
-def test_the_jobs_of_named_runners_are_reaped_however_fresh(store: SqliteStore) -> None:
+def test_the_jobs_of_named_runners_are_reaped_however_fresh(store: Store) -> None:
     save(store, "resp_a", "in_progress")
     save(store, "resp_b", "in_progress")
     store.track_job(job("resp_a", 500.0, runner="gone"))
@@ -85,7 +74,7 @@ def test_the_jobs_of_named_runners_are_reaped_however_fresh(store: SqliteStore) 
     assert store.job_runners() == ["alive"]
 
 
-def test_a_secret_is_made_once_and_kept(store: SqliteStore) -> None:
+def test_a_secret_is_made_once_and_kept(store: Store) -> None:
     first = store.secret("compaction")
     assert len(first) == 32
     assert store.secret("compaction") == first

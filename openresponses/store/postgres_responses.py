@@ -1,0 +1,220 @@
+"""Responses and their input items in PostgreSQL: the schema (one migration) and the statements.
+
+Bodies are JSONB. A batch is written with three statements whatever its size: one upsert of
+every response (``unnest`` of arrays), one delete of their old input items, one insert of the
+new ones. A response's chain, with the input items of each, is one recursive query. Every
+statement is scoped by ``owner``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from openresponses.store.base import (
+    ItemsPage,
+    Order,
+    ResponsesPage,
+    StoredResponse,
+    check_page_args,
+)
+from openresponses.store.postgres_pool import Connection, dumps, text
+
+RESPONSES_MIGRATION: tuple[str, ...] = (
+    # Ids compare bytewise (COLLATE "C"), as in SQLite: the listing's tie-break and cursor.
+    """CREATE TABLE responses (
+        id text COLLATE "C" PRIMARY KEY,
+        owner text NOT NULL,
+        previous_response_id text,
+        created_at bigint NOT NULL,
+        body jsonb NOT NULL
+    )""",
+    # An owner's responses by time: the listing (ties broken by id) and its cursor.
+    "CREATE INDEX responses_owner_created ON responses (owner, created_at, id)",
+    """CREATE TABLE input_items (
+        response_id text COLLATE "C" NOT NULL REFERENCES responses (id) ON DELETE CASCADE,
+        position integer NOT NULL,
+        item_id text NOT NULL,
+        body jsonb NOT NULL,
+        PRIMARY KEY (response_id, position)
+    )""",
+    # Paging cursors name an item by id: its position is one index probe away.
+    "CREATE UNIQUE INDEX input_items_item_id ON input_items (response_id, item_id)",
+)
+MAX_CHAIN_DEPTH = 10_000  # a guard against a cycle made by re-saving an ancestor, not a limit
+
+# The owner check is the upsert's WHERE: a row of another owner is neither updated nor returned.
+_UPSERT = """
+INSERT INTO responses (id, owner, previous_response_id, created_at, body)
+SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::jsonb[])
+ON CONFLICT (id) DO UPDATE SET
+    previous_response_id = excluded.previous_response_id,
+    created_at = excluded.created_at,
+    body = excluded.body
+WHERE responses.owner = excluded.owner
+RETURNING id
+"""
+_INSERT_ITEMS = """
+INSERT INTO input_items (response_id, position, item_id, body)
+SELECT * FROM unnest(%s::text[], %s::integer[], %s::text[], %s::jsonb[])
+"""
+
+# One row per response of the chain, oldest (deepest) first, its input items aggregated in order.
+_CHAIN = """
+WITH RECURSIVE chain (id, previous_response_id, created_at, body, depth) AS (
+    SELECT id, previous_response_id, created_at, body, 0
+    FROM responses WHERE id = %(id)s AND owner = %(owner)s
+    UNION ALL
+    SELECT r.id, r.previous_response_id, r.created_at, r.body, c.depth + 1
+    FROM chain AS c JOIN responses AS r ON r.id = c.previous_response_id
+    WHERE r.owner = %(owner)s AND c.depth < %(max_depth)s
+)
+SELECT c.id, c.previous_response_id, c.created_at, c.body,
+       (SELECT COALESCE(jsonb_agg(i.body ORDER BY i.position), '[]'::jsonb)
+        FROM input_items AS i WHERE i.response_id = c.id)
+FROM chain AS c ORDER BY c.depth DESC
+"""
+
+_ITEM_CURSOR = ("(SELECT position FROM input_items"
+                " WHERE response_id = %(id)s AND item_id = %({name})s)")
+_LIST_CURSOR = "(SELECT created_at, id FROM responses WHERE id = %(after)s AND owner = %(owner)s)"
+
+
+def save_batch(conn: Connection, records: Sequence[StoredResponse]) -> None:
+    """Upsert ``records`` (later ones win) and replace their input items, in the caller's
+    transaction. ``ValueError`` if an id belongs to another owner (in the store, or earlier in
+    the batch). ``TypeError`` for a body orjson cannot encode, before anything is sent."""
+    latest: dict[str, StoredResponse] = {}
+    for record in records:
+        earlier = latest.get(record.id)
+        if earlier is not None and earlier.owner != record.owner:
+            raise ValueError(f"response id {record.id} already belongs to another owner")
+        latest[record.id] = record
+    rows = [(text(r.id), r.owner, r.previous_response_id and text(r.previous_response_id),
+             r.created_at, _json(r.response)) for r in latest.values()]
+    items = [(text(r.id), position, text(item["id"]), _json(item))
+             for r in latest.values() for position, item in enumerate(r.input_items)]
+    with conn.cursor() as cur:
+        cur.execute(_UPSERT, [list(column) for column in zip(*rows, strict=True)])
+        stored = {row_id for (row_id,) in cur.fetchall()}
+        ids = [row[0] for row in rows]
+        refused = [response_id for response_id in ids if response_id not in stored]
+        if refused:
+            raise ValueError(f"response id {refused[0]} already belongs to another owner")
+        cur.execute("DELETE FROM input_items WHERE response_id = ANY(%s)", (ids,))
+        if items:
+            cur.execute(_INSERT_ITEMS, [list(column) for column in zip(*items, strict=True)])
+
+
+def _json(value: Any) -> str:
+    """JSON text for a jsonb array element (``TypeError`` if it cannot be encoded)."""
+    return dumps(value).decode()
+
+
+def load_chain(
+    conn: Connection, owner: str, response_id: str, *, max_depth: int
+) -> list[StoredResponse] | None:
+    """The response and up to ``max_depth`` ancestors, oldest first; None if unknown."""
+    params = {"id": response_id, "owner": owner, "max_depth": max_depth}
+    rows = conn.execute(_CHAIN, params).fetchall()
+    if not rows:
+        return None
+    return [
+        StoredResponse(id=row_id, owner=owner, response=body, input_items=items,
+                       previous_response_id=previous, created_at=created_at)
+        for row_id, previous, created_at, body, items in rows
+    ]
+
+
+def page_items(
+    conn: Connection,
+    owner: str,
+    response_id: str,
+    *,
+    limit: int,
+    order: Order,
+    after: str | None,
+    before: str | None,
+) -> ItemsPage | None:
+    """A page of the response's input items (semantics of ``Store.input_items``)."""
+    check_page_args(limit, order)
+    backwards = before is not None and after is None  # the page nearest the before-cursor
+    sql = _page_sql(order, after=after is not None, before=before is not None,
+                    backwards=backwards)
+    params = {"id": response_id, "owner": owner, "after": after, "before": before,
+              "limit": limit + 1}
+    rows = conn.execute(sql, params).fetchall()
+    if not rows:
+        return None
+    found = [(item_id, body) for item_id, body in rows if item_id is not None]
+    has_more = len(found) > limit
+    found = found[:limit]
+    if backwards:
+        found.reverse()
+    return ItemsPage(data=[body for _, body in found],
+                     first_id=found[0][0] if found else None,
+                     last_id=found[-1][0] if found else None, has_more=has_more)
+
+
+def _page_sql(order: Order, *, after: bool, before: bool, backwards: bool) -> str:
+    """The response row LEFT JOIN its items in range, ``limit`` + 1 of them: no row at all
+    means the response is unknown for the owner; one row of NULLs, no items."""
+    onward, back = (">", "<") if order == "asc" else ("<", ">")
+    conditions = ""
+    if after:
+        conditions += f" AND i.position {onward} {_ITEM_CURSOR.format(name='after')}"
+    if before:
+        conditions += f" AND i.position {back} {_ITEM_CURSOR.format(name='before')}"
+    direction = "ASC" if (order == "asc") != backwards else "DESC"
+    return f"""
+        SELECT i.item_id, i.body FROM responses AS r
+        LEFT JOIN input_items AS i ON i.response_id = r.id{conditions}
+        WHERE r.id = %(id)s AND r.owner = %(owner)s
+        ORDER BY i.position {direction} LIMIT %(limit)s
+    """
+
+
+def list_responses(
+    conn: Connection,
+    owner: str,
+    *,
+    limit: int,
+    order: Order,
+    after: str | None,
+    model: str | None,
+    status: str | None,
+    metadata: Mapping[str, str],
+) -> ResponsesPage:
+    """A page of the owner's responses, without their input items (``Store.list_responses``).
+
+    The filters are one JSONB containment test on the stored Response (``model``, ``status``
+    and each ``metadata`` pair); an ``after`` unknown for this owner makes the cursor
+    comparison NULL, so the page is empty.
+    """
+    check_page_args(limit, order)
+    wanted: dict[str, Any] = {}
+    if model is not None:
+        wanted["model"] = model
+    if status is not None:
+        wanted["status"] = status
+    if metadata:
+        wanted["metadata"] = dict(metadata)
+    conditions = ["r.owner = %(owner)s"]
+    if wanted:
+        conditions.append("r.body @> %(wanted)s")
+    if after is not None:
+        conditions.append(f"(r.created_at, r.id) {'>' if order == 'asc' else '<'} {_LIST_CURSOR}")
+    direction = "ASC" if order == "asc" else "DESC"
+    sql = (f"SELECT r.id, r.previous_response_id, r.created_at, r.body FROM responses AS r "
+           f"WHERE {' AND '.join(conditions)} "
+           f"ORDER BY r.created_at {direction}, r.id {direction} LIMIT %(limit)s")
+    params = {"owner": owner, "wanted": Jsonb(wanted), "after": after, "limit": limit + 1}
+    rows = conn.execute(sql, params).fetchall()
+    records = [
+        StoredResponse(id=row_id, owner=owner, response=body, input_items=[],
+                       previous_response_id=previous, created_at=created_at)
+        for row_id, previous, created_at, body in rows[:limit]
+    ]
+    return ResponsesPage(records=records, has_more=len(rows) > limit)

@@ -1,0 +1,52 @@
+"""Versioned schema migrations for the SQLite store.
+
+``MIGRATIONS[n]`` takes ``PRAGMA user_version`` from n to n+1. Every migration left to apply
+runs in one ``BEGIN IMMEDIATE`` transaction together with the version bump, so processes that
+open one database file at once apply each migration once: the second waits for the writer lock
+and then finds nothing left to do.
+
+Run when a store opens, and by ``openresponses migrate``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from openresponses.store.sqlite_chat import CHAT_MIGRATION
+from openresponses.store.sqlite_conversations import CONVERSATIONS_MIGRATION
+from openresponses.store.sqlite_events import EVENTS_MIGRATION
+from openresponses.store.sqlite_keys import KEYS_MIGRATION
+from openresponses.store.sqlite_responses import RESPONSES_MIGRATION
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    RESPONSES_MIGRATION,  # version 1: responses and their input items (sqlite_responses.py)
+    CHAT_MIGRATION,  # version 2: stored chat completions (sqlite_chat.py)
+    KEYS_MIGRATION,  # version 3: gateway keys (sqlite_keys.py)
+    CONVERSATIONS_MIGRATION,  # version 4: conversations (sqlite_conversations.py)
+    EVENTS_MIGRATION,  # version 5: background events, jobs, secrets (sqlite_events.py)
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the schema to ``SCHEMA_VERSION``, in one transaction (safe if processes race).
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``). Raises ``RuntimeError`` if
+    the file's schema is newer than this code knows.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"store schema version {version} is newer than this gateway's ({SCHEMA_VERSION})"
+            )
+        for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -1,0 +1,166 @@
+"""Responses and their input items in SQLite: the schema (one migration) and the statements.
+
+Bodies are orjson BLOBs. A response is upserted only if its id is free or already the caller's
+(the upsert's WHERE), and its input items are replaced whole. A response's chain, with the
+input items of each, is one recursive query. Every statement is scoped by ``owner``. The
+listing for the console is in ``sqlite_listing.py``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import orjson
+
+from openresponses.store.base import ItemsPage, Order, StoredResponse, check_page_args
+
+RESPONSES_MIGRATION: tuple[str, ...] = (
+    """CREATE TABLE responses (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        previous_response_id TEXT,
+        created_at INTEGER NOT NULL,
+        body BLOB NOT NULL
+    )""",
+    "CREATE INDEX responses_owner_created ON responses (owner, created_at)",
+    """CREATE TABLE input_items (
+        response_id TEXT NOT NULL REFERENCES responses (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        item_id TEXT NOT NULL,
+        body BLOB NOT NULL,
+        PRIMARY KEY (response_id, position)
+    ) WITHOUT ROWID""",
+    "CREATE UNIQUE INDEX input_items_item_id ON input_items (response_id, item_id)",
+)
+MAX_CHAIN_DEPTH = 10_000  # a guard against a cycle made by re-saving an ancestor, not a limit
+
+_UPSERT = """
+INSERT INTO responses (id, owner, previous_response_id, created_at, body)
+VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET
+    previous_response_id = excluded.previous_response_id,
+    created_at = excluded.created_at,
+    body = excluded.body
+WHERE responses.owner = excluded.owner
+"""
+
+# Rows of the chain and of their input items in one statement: a response row has position -1
+# and comes before its items; responses come oldest (deepest) first.
+_CHAIN = """
+WITH RECURSIVE chain (id, previous_response_id, created_at, body, depth) AS (
+    SELECT id, previous_response_id, created_at, body, 0
+    FROM responses WHERE id = :id AND owner = :owner
+    UNION ALL
+    SELECT r.id, r.previous_response_id, r.created_at, r.body, c.depth + 1
+    FROM chain AS c JOIN responses AS r ON r.id = c.previous_response_id
+    WHERE r.owner = :owner AND c.depth < :max_depth
+)
+SELECT c.depth, -1, c.id, c.previous_response_id, c.created_at, c.body FROM chain AS c
+UNION ALL
+SELECT c.depth, i.position, i.item_id, NULL, NULL, i.body
+FROM chain AS c JOIN input_items AS i ON i.response_id = c.id
+ORDER BY 1 DESC, 2 ASC
+"""
+
+_CURSOR = "(SELECT position FROM input_items WHERE response_id = :id AND item_id = :{name})"
+
+
+def upsert(conn: sqlite3.Connection, record: StoredResponse) -> None:
+    """Insert or replace ``record`` and its input items, in the caller's transaction;
+    ``ValueError`` if its id belongs to another owner."""
+    cursor = conn.execute(
+        _UPSERT,
+        (
+            record.id,
+            record.owner,
+            record.previous_response_id,
+            record.created_at,
+            orjson.dumps(record.response),
+        ),
+    )
+    if cursor.rowcount == 0:
+        raise ValueError(f"response id {record.id} already belongs to another owner")
+    conn.execute("DELETE FROM input_items WHERE response_id = ?", (record.id,))
+    conn.executemany(
+        "INSERT INTO input_items (response_id, position, item_id, body) VALUES (?, ?, ?, ?)",
+        [
+            (record.id, position, item["id"], orjson.dumps(item))
+            for position, item in enumerate(record.input_items)
+        ],
+    )
+
+
+def load_chain(
+    conn: sqlite3.Connection, owner: str, response_id: str, *, max_depth: int
+) -> list[StoredResponse] | None:
+    """The response and up to ``max_depth`` ancestors, oldest first; None if unknown."""
+    params = {"id": response_id, "owner": owner, "max_depth": max_depth}
+    rows = conn.execute(_CHAIN, params).fetchall()
+    if not rows:
+        return None
+    chain: list[StoredResponse] = []
+    for _depth, position, row_id, previous, created_at, body in rows:
+        if position == -1:
+            record = StoredResponse(
+                id=row_id,
+                owner=owner,
+                response=orjson.loads(body),
+                input_items=[],
+                previous_response_id=previous,
+                created_at=created_at,
+            )
+            chain.append(record)
+        else:
+            chain[-1].input_items.append(orjson.loads(body))
+    return chain
+
+
+def page_items(
+    conn: sqlite3.Connection,
+    owner: str,
+    response_id: str,
+    *,
+    limit: int,
+    order: Order,
+    after: str | None,
+    before: str | None,
+) -> ItemsPage | None:
+    """A page of the response's input items (semantics of ``Store.input_items``)."""
+    check_page_args(limit, order)
+    backwards = before is not None and after is None  # the page nearest the before-cursor
+    sql = _page_sql(
+        order, after=after is not None, before=before is not None, backwards=backwards
+    )
+    params = {"id": response_id, "owner": owner, "after": after, "before": before}
+    rows = conn.execute(sql, {**params, "limit": limit + 1}).fetchall()
+    if not rows:
+        return None
+    found = [(item_id, body) for item_id, body in rows if item_id is not None]
+    has_more = len(found) > limit
+    found = found[:limit]
+    if backwards:
+        found.reverse()
+    data = [orjson.loads(body) for _, body in found]
+    first_id = found[0][0] if found else None
+    last_id = found[-1][0] if found else None
+    return ItemsPage(data=data, first_id=first_id, last_id=last_id, has_more=has_more)
+
+
+def _page_sql(order: Order, *, after: bool, before: bool, backwards: bool) -> str:
+    """The page query: the response row LEFT JOIN the items in range, ``limit`` + 1 of them.
+
+    No row at all means the response is unknown for the owner; one row of NULLs, no items.
+    """
+    onward, back = (">", "<") if order == "asc" else ("<", ">")
+    conditions = ""
+    if after:
+        conditions += f" AND i.position {onward} {_CURSOR.format(name='after')}"
+    if before:
+        conditions += f" AND i.position {back} {_CURSOR.format(name='before')}"
+    direction = "ASC" if (order == "asc") != backwards else "DESC"
+    return f"""
+        SELECT i.item_id, i.body FROM responses AS r
+        LEFT JOIN input_items AS i ON i.response_id = r.id{conditions}
+        WHERE r.id = :id AND r.owner = :owner
+        ORDER BY i.position {direction} LIMIT :limit
+    """
