@@ -19,7 +19,7 @@ from openresponses.app import create_app
 from openresponses.config import Config
 from openresponses.gateway.background import BackgroundRunner
 from openresponses.gateway.provider_pool import PoolMessage, ProviderPool
-from openresponses.gateway.rate_limiter import RateLimiter
+from openresponses.gateway.rate_limiter_redis import rate_limiter
 from openresponses.gateway.resilience import RetryPolicy
 from openresponses.gateway.run import Gateway
 from openresponses.gateway.storage import StorageActor
@@ -63,7 +63,8 @@ async def running_gateway(
             name="storage", mailbox_size=config.storage_mailbox,
         )
         providers = await _start_providers(supervisor, config, transports, ops)
-        limiter = await supervisor.start(RateLimiter, name="rate-limiter", mailbox_size=4096)
+        limiter = await supervisor.start(rate_limiter(config, ops.metrics),
+                                         name="rate-limiter", mailbox_size=4096)
         tools = await supervisor.start(
             partial(ToolRunner, config.tools, transports("tools") if transports else None),
             name="tools", mailbox_size=config.provider_mailbox,
@@ -79,9 +80,13 @@ async def running_gateway(
                 await supervisor.stop_all()
 
 
-def hypercorn_config(config: Config, *, host: str, port: int) -> HypercornConfig:
+def hypercorn_config(
+    config: Config, *, host: str, port: int, fd: int | None = None
+) -> HypercornConfig:
+    """Hypercorn's settings; ``fd``: serve on that listening socket (inherited from the
+    ``--workers`` parent) instead of binding ``host:port``."""
     hc = HypercornConfig()
-    hc.bind = [f"{host}:{port}"]
+    hc.bind = [f"{host}:{port}" if fd is None else f"fd://{fd}"]
     hc.graceful_timeout = config.shutdown_grace + _FAIL_MARGIN
     hc.keep_alive_timeout = 75
     hc.backlog = 4096  # bursts of new connections queue in the kernel, not as refusals
@@ -98,6 +103,7 @@ async def serve(
     shutdown: trio.Event | None = None,
     transports: TransportFactory | None = None,
     tracer: Tracer | None = None,
+    fd: int | None = None,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the gateway until ``shutdown`` is set (or SIGINT/SIGTERM when none is given).
@@ -105,12 +111,13 @@ async def serve(
     Reports the bound URLs through ``task_status``. On shutdown the listeners close, in-flight
     streams get ``config.shutdown_grace`` seconds to finish, then end with ``response.failed``
     (stored as failed); then the actors stop and storage is flushed. ``tracer``: OpenTelemetry
-    (``observability.tracing``), None for no tracing.
+    (``observability.tracing``), None for no tracing. ``fd``: a listening socket to serve on
+    (a ``--workers`` child), in place of ``host:port``.
     """
     async with running_gateway(config, transports=transports, tracer=tracer) as gateway:
         app = create_app(gateway)
         hc = hypercorn_config(config, host=host or config.host, port=config.port if port is None
-                              else port)
+                              else port, fd=fd)
         wait = shutdown.wait if shutdown is not None else _wait_for_signal
 
         async def trigger() -> None:

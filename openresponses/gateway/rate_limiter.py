@@ -12,13 +12,17 @@ per minute are charged after the fact, from the response's usage (``Charge``), a
 with cost 0 before each request.
 
 ``LimiterBackend`` is what the actor needs from a store of buckets; ``MemoryBackend`` keeps them
-in a dict (one process). A Redis backend (several processes) would run the same arithmetic in a
-Lua script, with the Redis clock.
+in a dict (one process); ``rate_limiter_redis.RedisBackend`` (several processes, chosen by
+``OPENRESPONSES_REDIS_URL``) runs the same arithmetic (``evaluate``) in a Lua script, on the
+Redis clock. A backend that cannot answer raises ``BackendUnavailable``; the actor then admits
+or refuses as ``OPENRESPONSES_RATE_LIMIT_ON_ERROR`` says, and counts and logs the outage.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
 from typing import Any, Literal, Protocol, assert_never
@@ -27,8 +31,12 @@ import attrs
 import trio
 
 from actors import Actor, ActorRef, Ask, MailboxFull
-from openresponses.config import Config
+from openresponses.config import Config, OnError
+from openresponses.errors import GatewayError
 from openresponses.keys import KeyLimits
+from openresponses.observability.metrics import Metrics
+
+logger = logging.getLogger("openresponses.rate_limiter")
 
 Unit = Literal["requests", "tokens"]
 _EPSILON = 1e-9
@@ -67,8 +75,23 @@ class Decision:
     scope: str = "key"
 
 
+class BackendUnavailable(Exception):
+    """The store of buckets did not answer (unreachable, timed out, refused the command).
+    The message is safe to log: it never carries the store's address or credentials."""
+
+
+class LimiterUnavailable(GatewayError):
+    """A request refused because limits could not be checked
+    (``OPENRESPONSES_RATE_LIMIT_ON_ERROR=deny``)."""
+
+    status = 503
+    type = "server_error"
+    code = "rate_limiter_unavailable"
+
+
 class LimiterBackend(Protocol):
-    """Where the buckets live. Both calls are atomic with respect to each other."""
+    """Where the buckets live. Decisions are atomic with respect to each other; ``acquire`` and
+    ``charge`` raise ``BackendUnavailable`` when the store cannot answer."""
 
     async def acquire(self, hits: Sequence[Hit]) -> Decision | None:
         """Charge every hit if all allow it; the binding decision (None without hits)."""
@@ -81,6 +104,39 @@ class LimiterBackend(Protocol):
     async def sweep(self) -> None:
         """Forget buckets that are full again (they equal fresh ones)."""
         ...
+
+    async def run(self) -> None:
+        """Background work for the actor's lifetime (started in its nursery, cancelled when
+        it stops): returns at once when there is none."""
+        ...
+
+
+def evaluate(hit: Hit, stored: float | None, now: float) -> tuple[float, Decision]:
+    """GCRA for one bucket whose stored TAT is ``stored`` (None: fresh): (the TAT to store if
+    the request is charged, the decision). Pure, so that the Redis script, which runs the same
+    arithmetic on the same doubles, reaches the same verdict."""
+    limit, period = hit.rate.limit, hit.rate.period
+    interval = period / limit
+    tat = max(now if stored is None else stored, now)
+    new_tat = tat + interval * hit.cost
+    allow_at = new_tat - period
+    if allow_at > now + _EPSILON:
+        return tat, Decision(allowed=False, limit=limit, period=period, remaining=0,
+                             reset=tat - now, retry_after=allow_at - now, unit=hit.unit,
+                             scope=hit.scope)
+    remaining = min(limit, math.floor((now - allow_at) / interval + _EPSILON))
+    return new_tat, Decision(allowed=True, limit=limit, period=period, remaining=remaining,
+                             reset=new_tat - now, unit=hit.unit, scope=hit.scope)
+
+
+def binding(hits: Sequence[Hit], decisions: Sequence[Decision]) -> Decision | None:
+    """The decision that binds a request: the refusal that waits longest, else the charged
+    bucket with least left (None if nothing was charged)."""
+    refused = [decision for decision in decisions if not decision.allowed]
+    if refused:
+        return max(refused, key=lambda d: d.retry_after)
+    charged = [decision for hit, decision in zip(hits, decisions, strict=True) if hit.cost]
+    return min(charged, key=lambda d: d.remaining) if charged else None
 
 
 class MemoryBackend:
@@ -99,16 +155,13 @@ class MemoryBackend:
     def acquire_now(self, hits: Sequence[Hit]) -> Decision | None:
         """``acquire`` without a checkpoint."""
         now = self._clock()
-        outcomes = [self._evaluate(hit, now) for hit in hits]
-        refused = [decision for _, decision in outcomes if not decision.allowed]
-        if refused:
-            return max(refused, key=lambda d: d.retry_after)
-        for hit, (tat, _) in zip(hits, outcomes, strict=True):
-            if hit.cost:
-                self._tat[hit.bucket] = tat
-        charged = [decision for hit, (_, decision) in zip(hits, outcomes, strict=True)
-                   if hit.cost]
-        return min(charged, key=lambda d: d.remaining) if charged else None
+        outcomes = [evaluate(hit, self._tat.get(hit.bucket), now) for hit in hits]
+        decisions = [decision for _, decision in outcomes]
+        if all(decision.allowed for decision in decisions):
+            for hit, (tat, _) in zip(hits, outcomes, strict=True):
+                if hit.cost:
+                    self._tat[hit.bucket] = tat
+        return binding(hits, decisions)
 
     async def charge(self, hit: Hit) -> None:
         now = self._clock()
@@ -120,20 +173,8 @@ class MemoryBackend:
         for bucket in [b for b, tat in self._tat.items() if tat <= now]:
             del self._tat[bucket]
 
-    def _evaluate(self, hit: Hit, now: float) -> tuple[float, Decision]:
-        """(the bucket's TAT if charged, the decision) — no state changes."""
-        limit, period = hit.rate.limit, hit.rate.period
-        interval = period / limit
-        tat = max(self._tat.get(hit.bucket, now), now)
-        new_tat = tat + interval * hit.cost
-        allow_at = new_tat - period
-        if allow_at > now + _EPSILON:
-            return tat, Decision(allowed=False, limit=limit, period=period, remaining=0,
-                                 reset=tat - now, retry_after=allow_at - now, unit=hit.unit,
-                                 scope=hit.scope)
-        remaining = min(limit, math.floor((now - allow_at) / interval + _EPSILON))
-        return new_tat, Decision(allowed=True, limit=limit, period=period, remaining=remaining,
-                                 reset=new_tat - now, unit=hit.unit, scope=hit.scope)
+    async def run(self) -> None:
+        """Nothing runs in the background."""
 
 
 # -- the actor ---------------------------------------------------------------------------------
@@ -157,35 +198,100 @@ LimiterMessage = Check | Charge
 
 
 class RateLimiter(Actor[LimiterMessage]):
-    """Owns the buckets; one message at a time, so a decision is atomic (in memory: a few
-    microseconds of arithmetic). Forgets full buckets every ``sweep_every`` seconds."""
+    """Owns the buckets. In memory it takes one message at a time (a decision is a few
+    microseconds of arithmetic); a remote backend is given ``concurrency`` > 1 so that
+    decisions waiting together travel together. Forgets full buckets every ``sweep_every``
+    seconds.
+
+    When the backend cannot answer, ``on_error`` decides: ``allow`` admits the request (no
+    ``x-ratelimit`` headers), ``deny`` refuses it with ``LimiterUnavailable`` (503). Either way
+    the outage is counted (``openresponses_rate_limiter_errors``) and logged, at most once per
+    ``OutageLog.every`` seconds. A token charge that cannot be recorded is dropped.
+    """
 
     def __init__(
         self,
         backend: Callable[[], LimiterBackend] = MemoryBackend,
         *,
         sweep_every: float = MINUTE,
+        concurrency: int = 1,
+        on_error: OnError = "allow",
+        metrics: Metrics | None = None,
     ) -> None:
         self._backend = backend()
         self._sweep_every = sweep_every
+        self.concurrency = concurrency
+        self._on_error = on_error
+        self._outage = OutageLog(metrics)
 
     async def on_start(self) -> None:
+        self.context.nursery.start_soon(self._backend.run)
         self.context.nursery.start_soon(self._sweep_forever)
 
     async def receive(self, message: LimiterMessage) -> Decision | None:
         match message:
             case Check(hits=hits):
-                return await self._backend.acquire(hits)
+                return await self._check(hits)
             case Charge(hit=hit):
-                await self._backend.charge(hit)
+                try:
+                    await self._backend.charge(hit)
+                except BackendUnavailable as exc:
+                    self._outage.report(exc, "charge_dropped")
                 return None
             case _:
                 assert_never(message)
+
+    async def _check(self, hits: Sequence[Hit]) -> Decision | None:
+        try:
+            return await self._backend.acquire(hits)
+        except BackendUnavailable as exc:
+            if self._on_error == "deny":
+                self._outage.report(exc, "denied")
+                raise LimiterUnavailable(
+                    "Rate limits cannot be checked right now, so the request was not admitted; "
+                    "retry shortly.") from None
+            self._outage.report(exc, "allowed")
+            return None
 
     async def _sweep_forever(self) -> None:
         while True:
             await trio.sleep(self._sweep_every)
             await self._backend.sweep()
+
+
+_OUTCOMES = {
+    "allowed": "requests admitted unchecked (OPENRESPONSES_RATE_LIMIT_ON_ERROR=allow)",
+    "denied": "requests refused with 503 (OPENRESPONSES_RATE_LIMIT_ON_ERROR=deny)",
+    "charge_dropped": "token charges dropped",
+}
+
+
+class OutageLog:
+    """Counts every decision taken without the backend and logs a warning at most once per
+    ``every`` seconds (with how many were not logged), so an outage under load is one line
+    every few seconds, not one per request."""
+
+    every = 10.0
+
+    def __init__(self, metrics: Metrics | None, clock: Callable[[], float] = time.monotonic,
+                 ) -> None:
+        self._metrics = metrics
+        self._clock = clock
+        self._logged_at: float | None = None
+        self._unlogged = 0
+
+    def report(self, error: BackendUnavailable, outcome: str) -> None:
+        if self._metrics is not None:
+            self._metrics.rate_limiter_errors.labels(outcome=outcome).inc()
+        now = self._clock()
+        if self._logged_at is not None and now - self._logged_at < self.every:
+            self._unlogged += 1
+            return
+        logger.warning(
+            "rate limiter backend unavailable (%s): %s; %d more since the last report",
+            error, _OUTCOMES.get(outcome, outcome), self._unlogged,
+            extra={"fields": {"outcome": outcome, "unreported": self._unlogged}})
+        self._logged_at, self._unlogged = now, 0
 
 
 # -- policy: which buckets a request draws on ----------------------------------------------------

@@ -1,6 +1,14 @@
-"""The GCRA buckets and the rate-limiter actor, on trio's autojump clock."""
+"""The GCRA buckets and the rate-limiter actor.
+
+Tests about what a backend decides run against both backends (``backend``: in memory, and on
+the test Redis, skipped when it is not reachable); tests about time passing run in memory on
+trio's autojump clock (the Redis backend runs the same arithmetic, ``evaluate``, on Redis's
+clock: see test_rate_limiter_redis.py for its real-time checks).
+"""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
 
 import pytest
 import trio
@@ -15,6 +23,7 @@ from openresponses.gateway.rate_limiter import (
     Check,
     Decision,
     Hit,
+    LimiterBackend,
     MemoryBackend,
     Rate,
     RateLimiter,
@@ -25,6 +34,7 @@ from openresponses.gateway.rate_limiter import (
     token_hit,
 )
 from openresponses.keys import KeyLimits
+from tests.openresponses.gateway.limiter_backends import BACKENDS, backend_factory, open_backend
 
 PER_MINUTE = Rate(100, MINUTE)
 
@@ -39,17 +49,31 @@ def admit(backend: MemoryBackend, *hits: Hit) -> Decision:
     return decision
 
 
-async def test_the_101st_request_in_a_minute_is_refused(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    backend = MemoryBackend()
-    remaining = [admit(backend, ip()).remaining for _ in range(100)]
+@pytest.fixture(params=BACKENDS)
+async def backend(request: pytest.FixtureRequest) -> AsyncIterator[LimiterBackend]:
+    async with open_backend(request.param) as opened:
+        yield opened
+
+
+async def acquire(backend: LimiterBackend, *hits: Hit) -> Decision:
+    decision = await backend.acquire(hits)
+    assert decision is not None
+    return decision
+
+
+# Real time passes between these calls: allow for a few hundred milliseconds of it.
+ELAPSED = 0.3
+
+
+async def test_the_101st_request_in_a_minute_is_refused(backend: LimiterBackend) -> None:
+    remaining = [(await acquire(backend, ip())).remaining for _ in range(100)]
     assert remaining == list(range(99, -1, -1))
-    refused = admit(backend, ip())
+    refused = await acquire(backend, ip())
     assert not refused.allowed
-    assert refused.retry_after == pytest.approx(0.6)  # one request's worth of the window
-    assert refused.reset == pytest.approx(60.0)
-    assert admit(backend, ip("198.51.100.1")).allowed  # another address has its own bucket
+    assert refused.retry_after == pytest.approx(0.6, abs=ELAPSED)  # one request's worth
+    assert 0 < refused.retry_after <= 0.6
+    assert refused.reset == pytest.approx(60.0, abs=ELAPSED)
+    assert (await acquire(backend, ip("198.51.100.1"))).allowed  # another address's bucket
 
 
 async def test_the_window_slides_without_a_double_burst_at_a_boundary(
@@ -93,41 +117,52 @@ async def test_the_per_key_daily_limit(autojump_clock: trio.testing.MockClock) -
 
 
 async def test_a_request_is_charged_to_all_its_buckets_or_to_none(
-    autojump_clock: trio.testing.MockClock,
+    backend: LimiterBackend,
 ) -> None:
-    backend = MemoryBackend()
     tight = Hit("day:alice", Rate(2, DAY))
-    admit(backend, ip(), tight)
-    admit(backend, ip(), tight)
-    refused = admit(backend, ip(), tight)
+    await acquire(backend, ip(), tight)
+    await acquire(backend, ip(), tight)
+    refused = await acquire(backend, ip(), tight)
     assert not refused.allowed
     assert refused.limit == 2  # the binding bucket is reported
-    assert admit(backend, ip()).remaining == 97  # the refused request cost the address nothing
+    # The refused request cost the address nothing.
+    assert (await acquire(backend, ip())).remaining == 97
 
 
-async def test_the_binding_decision_is_the_one_with_least_left(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    backend = MemoryBackend()
-    decision = admit(backend, ip(), Hit("day:alice", Rate(10, DAY)))
+async def test_the_binding_decision_is_the_one_with_least_left(backend: LimiterBackend) -> None:
+    decision = await acquire(backend, ip(), Hit("day:alice", Rate(10, DAY)))
     assert (decision.limit, decision.remaining) == (10, 9)
+    assert decision.reset == pytest.approx(DAY / 10, abs=ELAPSED)
 
 
 async def test_tokens_per_minute_are_checked_before_and_charged_after(
+    backend: LimiterBackend,
+) -> None:
+    limits = KeyLimits(tokens_per_minute=1000)
+    [check] = key_hits(Config(rate_limit_key_per_day=0), "alice", limits)
+    assert check.cost == 0
+    assert await backend.acquire([check]) is None  # a zero-cost check charges nothing
+    assert await backend.acquire([check]) is None
+    charge = token_hit("alice", limits, 1500)  # one big answer overdraws the bucket
+    assert charge is not None
+    await backend.charge(charge)
+    refused = await acquire(backend, check)
+    assert not refused.allowed
+    assert refused.unit == "tokens"
+    assert refused.retry_after == pytest.approx(30.0, abs=ELAPSED)  # 500 over, at 1000/min
+    assert refused.reset == pytest.approx(90.0, abs=ELAPSED)
+
+
+async def test_tokens_allowed_again_once_the_overdraft_has_drained(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     backend = MemoryBackend()
     limits = KeyLimits(tokens_per_minute=1000)
     [check] = key_hits(Config(rate_limit_key_per_day=0), "alice", limits)
-    assert check.cost == 0
-    assert backend.acquire_now([check]) is None  # a zero-cost check charges nothing
-    charge = token_hit("alice", limits, 1500)  # one big answer overdraws the bucket
+    charge = token_hit("alice", limits, 1500)
     assert charge is not None
     await backend.charge(charge)
-    refused = admit(backend, check)
-    assert not refused.allowed
-    assert refused.unit == "tokens"
-    assert refused.retry_after == pytest.approx(30.0)  # 500 tokens over, at 1000/min
+    assert not admit(backend, check).allowed
     await trio.sleep(30)
     assert backend.acquire_now([check]) is None  # allowed again (nothing charged)
 
@@ -141,6 +176,25 @@ async def test_sweep_forgets_buckets_that_are_full_again(
     await trio.sleep(61)
     await backend.sweep()
     assert len(backend) == 1  # the address's minute is over; the day is not
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+async def test_the_actor_admits_and_refuses(kind: str) -> None:
+    async with backend_factory(kind) as backend, started(
+        lambda: RateLimiter(backend, concurrency=8)
+    ) as limiter:
+        hits = (Hit("ip:x", Rate(2, MINUTE)),)
+        decisions = []
+        async with trio.open_nursery() as nursery:  # asked together: decided one by one
+
+            async def ask() -> None:
+                decision = await limiter.ask(Check(hits))
+                assert decision is not None
+                decisions.append(decision.allowed)
+
+            for _ in range(5):
+                nursery.start_soon(ask)
+        assert sorted(decisions) == [False, False, False, True, True]
 
 
 async def test_the_actor_admits_refuses_charges_and_sweeps(
