@@ -105,6 +105,43 @@ class KeyRecord:
         }
 
 
+def _check_limit_changes(_: object, __: object, value: dict[str, int | None]) -> None:
+    for name, limit in value.items():
+        if name not in _LIMIT_FIELDS:
+            raise ValueError(f"unknown limit {name!r}")
+        _limit(limit, name)
+
+
+@attrs.frozen(kw_only=True)
+class KeyChange:
+    """What an update changes in a key record; None / absent: left as it is.
+
+    ``limits`` names only the limits to set (a value of None: back to the default), so two
+    admins changing different limits do not undo each other. The key itself, its id, hash,
+    creation time and revocation never change here.
+    """
+
+    name: str | None = None
+    allowed: tuple[str, ...] | None = None  # () = every model
+    limits: dict[str, int | None] = attrs.field(factory=dict, validator=_check_limit_changes)
+
+    def is_empty(self) -> bool:
+        return self.name is None and self.allowed is None and not self.limits
+
+    def apply(self, record: KeyRecord) -> KeyRecord:
+        """``record`` with this change made."""
+        limits = KeyLimits(**{**record.limits.to_dict(), **self.limits})
+        return attrs.evolve(
+            record, name=record.name if self.name is None else self.name,
+            allowed=record.allowed if self.allowed is None else self.allowed, limits=limits,
+        )
+
+
+def key_rights(record: KeyRecord) -> dict[str, Any]:
+    """The record's allowed globs and limits as the stores keep them (one JSON document)."""
+    return {"allowed": list(record.allowed), "limits": record.limits.to_dict()}
+
+
 def new_key(
     *,
     name: str,

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from openresponses.keys import KeyLimits, KeyRecord
+from openresponses.keys import KeyChange, KeyLimits, KeyRecord, key_rights
 
 # Gap-tolerant (IF NOT EXISTS): correct whichever schema version ends up applying it.
 KEYS_MIGRATION: tuple[str, ...] = (
@@ -32,19 +32,31 @@ FIND_KEY = f"SELECT {_COLUMNS} FROM gateway_keys WHERE hash = ?"
 LIST_KEYS = f"SELECT {_COLUMNS} FROM gateway_keys ORDER BY created_at, rowid"
 GET_KEY = f"SELECT {_COLUMNS} FROM gateway_keys WHERE id = ?"
 REVOKE_KEY = "UPDATE gateway_keys SET revoked = 1 WHERE id = ?"
+_UPDATE_KEY = "UPDATE gateway_keys SET name = ?, rights = ? WHERE id = ?"
 
 
 def insert_key(conn: sqlite3.Connection, record: KeyRecord) -> None:
     """Insert ``record``; ``ValueError`` if its id or hash exists already."""
-    rights = {"allowed": list(record.allowed), "limits": record.limits.to_dict()}
     try:
         conn.execute(
             f"INSERT INTO gateway_keys ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (record.id, record.hash, record.name, record.prefix, record.created_at,
-             record.expires_at, int(record.revoked), orjson.dumps(rights)),
+             record.expires_at, int(record.revoked), orjson.dumps(key_rights(record))),
         )
     except sqlite3.IntegrityError:
         raise ValueError(f"key {record.id} already exists") from None
+
+
+def update_key(conn: sqlite3.Connection, key_id: str, change: KeyChange) -> KeyRecord | None:
+    """Make ``change`` to the key ``key_id`` inside the caller's write transaction (read and
+    write under one lock, so concurrent changes to different fields both hold); the updated
+    record, or None if there is no such key."""
+    row = conn.execute(GET_KEY, (key_id,)).fetchone()
+    if row is None:
+        return None
+    record = change.apply(key_from_row(row))
+    conn.execute(_UPDATE_KEY, (record.name, orjson.dumps(key_rights(record)), key_id))
+    return record
 
 
 def key_from_row(row: tuple[Any, ...]) -> KeyRecord:

@@ -114,16 +114,79 @@ BAD_BODIES = [
     ({}, "name"), ({"name": ""}, "name"), ({"name": "x", "allowed": "groq@*"}, "allowed"),
     ({"name": "x", "limits": {"requests_per_day": -1}}, "limits.requests_per_day"),
     ({"name": "x", "expires_in": 0}, "expires_in"),
+    ({"name": "x", "limits": {"requests_per_hour": 1}}, "limits.requests_per_hour"),
+    ({"name": "x", "expires": 60}, "expires"),
 ]
 
 
 async def test_bad_create_bodies_are_400_naming_the_param(gateway_url: str) -> None:
     for body, param in BAD_BODIES:
         response = await call("POST", f"{gateway_url}/admin/keys", ADMIN_KEY, body)
-        assert response.status_code == 400
-        assert error_of(response)["param"] == param
+        assert response.status_code == 400, (body, response.text)
+        assert error_of(response)["param"] == param, body
+    assert (await call("GET", f"{gateway_url}/admin/keys", ADMIN_KEY)).json()["data"] == []
     unknown = await call("POST", f"{gateway_url}/admin/keys/key_nope/revoke", ADMIN_KEY)
     assert unknown.status_code == 404
+
+
+async def test_an_updated_key_is_judged_by_its_new_rights_at_once(
+    gateway_url: str, upstream: FakeUpstream
+) -> None:
+    created = await create_key(gateway_url, name="ci", allowed=["groq@*"],
+                               limits={"requests_per_day": 50})
+    key, url = created["key"], f"{gateway_url}/admin/keys/{created['id']}"
+    assert (await create_response(gateway_url, key)).status_code == 200  # now in the cache
+    updated = await call("POST", url, ADMIN_KEY, {"name": "ci-nightly", "allowed": ["claude@*"],
+                                                  "limits": {"requests_per_minute": 1}})
+    assert updated.status_code == 200, updated.text
+    shown = updated.json()
+    assert (shown["id"], shown["name"], shown["allowed"]) == (created["id"], "ci-nightly",
+                                                              ["claude@*"])
+    assert shown["limits"] == {"requests_per_minute": 1, "requests_per_day": 50,
+                               "tokens_per_minute": None}
+    assert key not in updated.text
+    claude = "claude@claude-sonnet-4-5"
+    assert (await create_response(gateway_url, key, model=claude)).status_code == 200
+    limited = await create_response(gateway_url, key, model=claude)  # 1 a minute
+    assert limited.status_code == 429, limited.text
+    lifted = await call("POST", url, ADMIN_KEY, {"limits": {"requests_per_minute": None}})
+    assert lifted.json()["limits"]["requests_per_minute"] is None
+    assert (await create_response(gateway_url, key, model=claude)).status_code == 200
+    refused = await create_response(gateway_url, key)  # groq: no longer allowed
+    assert refused.status_code == 403
+    assert error_of(refused)["code"] == "model_not_allowed"
+    [listed] = (await call("GET", f"{gateway_url}/admin/keys", ADMIN_KEY)).json()["data"]
+    assert listed == lifted.json()
+
+
+BAD_UPDATES = [
+    ({}, None), ([], None), ({"name": ""}, "name"), ({"name": 7}, "name"),
+    ({"allowed": "groq@*"}, "allowed"), ({"allowed": [""]}, "allowed"),
+    ({"limits": []}, "limits"), ({"limits": {"requests_per_hour": 1}}, "limits.requests_per_hour"),
+    ({"limits": {"tokens_per_minute": -1}}, "limits.tokens_per_minute"),
+    ({"limits": {"requests_per_day": 1.5}}, "limits.requests_per_day"),
+    ({"expires_at": 1}, "expires_at"), ({"revoked": False}, "revoked"),
+    ({"name": None, "allowed": []}, "name"),
+]
+
+
+async def test_bad_updates_are_400_naming_the_param_and_unknown_ids_404(
+    gateway_url: str,
+) -> None:
+    created = await create_key(gateway_url, name="kept", limits={"requests_per_day": 5})
+    url = f"{gateway_url}/admin/keys/{created['id']}"
+    for body, param in BAD_UPDATES:
+        response = await call("POST", url, ADMIN_KEY, body)
+        assert response.status_code == 400, (body, response.text)
+        assert error_of(response)["param"] == param, body
+    unknown = await call("POST", f"{gateway_url}/admin/keys/key_nope", ADMIN_KEY,
+                         {"name": "x"})
+    assert unknown.status_code == 404
+    assert error_of(unknown)["type"] == "invalid_request_error"
+    for token in (None, created["key"]):
+        assert (await call("POST", url, token, {"name": "x"})).status_code == 401
+    [listed] = (await call("GET", f"{gateway_url}/admin/keys", ADMIN_KEY)).json()["data"]
+    assert (listed["name"], listed["limits"]["requests_per_day"]) == ("kept", 5)
 
 
 async def test_the_admin_key_is_not_a_gateway_key(gateway_url: str) -> None:

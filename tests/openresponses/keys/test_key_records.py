@@ -12,6 +12,7 @@ import trio.testing
 
 import openresponses.keys
 from openresponses.keys import (
+    KeyChange,
     KeyDirectory,
     KeyLimits,
     KeyRecord,
@@ -91,10 +92,28 @@ def test_limits_round_trip_and_reject_bad_values() -> None:
         KeyLimits.from_dict({"tokens_per_minute": True})
 
 
+def test_a_change_sets_only_the_limits_it_names_and_keeps_the_rest() -> None:
+    _, record = new_key(name="ci", created_at=7, allowed=("groq@*",),
+                        limits=KeyLimits(requests_per_minute=5, requests_per_day=9))
+    changed = KeyChange(limits={"requests_per_day": None, "tokens_per_minute": 0}).apply(record)
+    assert changed.limits == KeyLimits(requests_per_minute=5, tokens_per_minute=0)
+    assert (changed.name, changed.allowed, changed.hash) == ("ci", ("groq@*",), record.hash)
+    assert KeyChange(name="cd", allowed=()).apply(record).allowed == ()
+    assert KeyChange().is_empty()
+    assert not KeyChange(allowed=()).is_empty()
+
+
+@pytest.mark.parametrize("limits", [{"requests_per_hour": 1}, {"requests_per_day": -1},
+                                    {"tokens_per_minute": 1.5}])
+def test_a_change_refuses_unknown_or_bad_limits(limits: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=next(iter(limits))):
+        KeyChange(limits=limits)
+
+
 def test_package_exports_what_it_says() -> None:
     exported = set(openresponses.keys.__all__)
-    assert exported == {"KEY_PREFIX", "KeyDirectory", "KeyLimits", "KeyRecord", "generate_key",
-                        "hash_key", "model_allowed", "new_key"}
+    assert exported == {"KEY_PREFIX", "KeyChange", "KeyDirectory", "KeyLimits", "KeyRecord",
+                        "generate_key", "hash_key", "key_rights", "model_allowed", "new_key"}
     assert all(hasattr(openresponses.keys, name) for name in exported)
 
 

@@ -8,8 +8,15 @@ from pathlib import Path
 import pytest
 
 from actors.testing import started
-from openresponses.gateway.storage import FindKey, ListKeys, RevokeKey, SaveKey, StorageActor
-from openresponses.keys import KeyLimits, new_key
+from openresponses.gateway.storage import (
+    FindKey,
+    ListKeys,
+    RevokeKey,
+    SaveKey,
+    StorageActor,
+    UpdateKey,
+)
+from openresponses.keys import KeyChange, KeyLimits, new_key
 from openresponses.store.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore
 
 
@@ -85,6 +92,11 @@ async def test_storage_actor_serves_key_messages() -> None:
         await storage.ask(SaveKey(record))
         assert await storage.ask(FindKey(record.hash)) == record
         assert await storage.ask(ListKeys()) == [record]
+        updated = await storage.ask(UpdateKey(record.id, KeyChange(name="alice-2")))
+        assert updated is not None
+        assert await storage.ask(FindKey(record.hash)) == updated
+        assert updated.name == "alice-2"
+        assert await storage.ask(UpdateKey("key_unknown", KeyChange(name="x"))) is None
         revoked = await storage.ask(RevokeKey(record.id))
         assert revoked is not None
         assert revoked.revoked

@@ -77,3 +77,47 @@ def test_revoking_an_unknown_id_fails(
     status, _ = run(capsys, "revoke", "key_nope")
     assert status == 1
     assert "key_nope" in capsys.readouterr().err
+
+
+def test_update_changes_what_its_options_name_and_keeps_the_rest(
+    store_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, created = run(capsys, "create", "--name", "ci", "--allow", "groq@*",
+                     "--requests-per-day", "50", "--tokens-per-minute", "9000", "--json")
+    made = json.loads(created)
+    status, out = run(capsys, "update", made["id"], "--requests-per-minute", "3",
+                      "--requests-per-day", "default", "--allow", "openai@*", "--allow",
+                      "claude@*", "--json")
+    assert status == 0
+    updated = json.loads(out)
+    assert updated["limits"] == {"requests_per_minute": 3, "requests_per_day": None,
+                                 "tokens_per_minute": 9000}
+    assert (updated["name"], updated["allowed"]) == ("ci", ["openai@*", "claude@*"])
+    status, out = run(capsys, "update", made["id"], "--name", "ci-nightly", "--allow-all")
+    assert status == 0
+    assert out.startswith(f"updated {made['id']} (ci-nightly): models *; limits ")
+    store = SqliteStore(str(store_path))
+    try:
+        record = store.find_key(hash_key(made["key"]))
+    finally:
+        store.close()
+    assert record is not None
+    assert (record.name, record.allowed, record.limits.requests_per_minute) == (
+        "ci-nightly", (), 3)
+
+
+def test_update_refuses_an_unknown_id_nothing_to_do_and_bad_values(
+    store_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _ = run(capsys, "update", "key_nope", "--name", "x")
+    assert status == 1
+    assert "key_nope" in capsys.readouterr().err
+    _, created = run(capsys, "create", "--name", "ci", "--json")
+    key_id = json.loads(created)["id"]
+    status, _ = run(capsys, "update", key_id)
+    assert status == 2
+    assert "nothing to update" in capsys.readouterr().err
+    for bad in (["--requests-per-minute", "-1"], ["--allow", "a", "--allow-all"]):
+        with pytest.raises(SystemExit) as exited:
+            run(capsys, "update", key_id, *bad)
+        assert exited.value.code == 2
