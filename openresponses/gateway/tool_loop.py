@@ -16,6 +16,7 @@ from actors import ActorRef
 from openresponses.errors import GatewayError, InvalidRequest
 from openresponses.gateway.builder import Event, ResponseBuilder
 from openresponses.gateway.tool_runner import ListMcpTools, RunTool, ToolMessage
+from openresponses.observability.tracing import end_tool_call_span, tool_call_span
 from openresponses.schema.ids import item_id
 from openresponses.schema.model_call import Item
 from openresponses.tools.base import ServerToolSpec, ToolCallRequest, ToolOutcome
@@ -70,12 +71,16 @@ async def finish_calls(
     runner: ActorRef[ToolMessage], builder: ResponseBuilder, started: StartedCalls,
     *, include_sources: bool,
 ) -> tuple[list[Event], list[Item]]:
-    """Run the started calls concurrently; returns their completion events and the context
-    items for the next turn. Cancelled: every call is cancelled."""
+    """Run the started calls concurrently (each traced: ``tracing.tool_call_span``); returns
+    their completion events and the context items for the next turn. Cancelled: every call is
+    cancelled."""
     outcomes: list[ToolOutcome | None] = [None] * len(started.calls)
 
     async def one(n: int, spec: ServerToolSpec, call: ToolCallRequest) -> None:
-        outcomes[n] = await runner.ask(RunTool(spec, call, include_sources))
+        with tool_call_span(call.name, call.call_id, spec.kind) as span:
+            outcome = await runner.ask(RunTool(spec, call, include_sources))
+            end_tool_call_span(span, failed=outcome.failed)
+        outcomes[n] = outcome
 
     async with trio.open_nursery() as nursery:
         for n, (spec, call) in enumerate(started.calls):

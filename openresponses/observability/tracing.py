@@ -8,7 +8,14 @@ Spans: one ``SERVER`` span per HTTP request (``POST /v1/responses``, ``http.*`` 
 inside it, one ``CLIENT`` span per model call (``chat {model}``) with ``gen_ai.operation.name``,
 ``gen_ai.provider.name`` (and the older ``gen_ai.system``), ``gen_ai.request.model``,
 ``gen_ai.usage.input_tokens`` / ``output_tokens``, ``gen_ai.response.finish_reasons`` and
-``error.type``. Message content is never recorded.
+``error.type``; and one ``INTERNAL`` span per server-side tool call (``execute_tool {name}``)
+with ``gen_ai.operation.name = execute_tool``, ``gen_ai.tool.name``, ``gen_ai.tool.call.id``,
+``gen_ai.tool.type`` and, for a failed call, ``error.type`` and an error status. Message
+content, tool arguments and tool results are never recorded.
+
+The request span keeps its tracer in the ``_request_tracer`` context variable (inherited by
+the tasks the request starts), so the tool loop traces its calls without being handed the
+tracer; with tracing off the variable is None and a tool call costs one lookup.
 """
 
 from __future__ import annotations
@@ -16,12 +23,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import attrs
+import trio
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 logger = logging.getLogger("openresponses.tracing")
+_request_tracer: ContextVar[Tracer | None] = ContextVar("openresponses_tracer", default=None)
 
 
 @attrs.frozen
@@ -62,9 +72,13 @@ def request_span(tracer: Tracer | None, method: str, path: str) -> Iterator[Span
         yield None
         return
     attributes = {"http.request.method": method, "url.path": path}
-    with tracer.start_as_current_span(method, kind=SpanKind.SERVER,
-                                      attributes=attributes) as span:
-        yield span
+    token = _request_tracer.set(tracer)
+    try:
+        with tracer.start_as_current_span(method, kind=SpanKind.SERVER,
+                                          attributes=attributes) as span:
+            yield span
+    finally:
+        _request_tracer.reset(token)
 
 
 def end_request_span(span: Span | None, method: str, route: str, status: int,
@@ -104,3 +118,35 @@ def end_model_call_span(span: Span | None, *, input_tokens: int, output_tokens: 
     if error is not None:
         span.set_attribute("error.type", error)
         span.set_status(Status(StatusCode.ERROR))
+
+
+@contextmanager
+def tool_call_span(name: str, call_id: str, kind: str) -> Iterator[Span | None]:
+    """The INTERNAL span of one server-side tool call, in the current request's trace (None
+    when tracing is off). An exception (a cancelled call included) ends it with an error."""
+    tracer = _request_tracer.get()
+    if tracer is None:
+        yield None
+        return
+    attributes = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name,
+                  "gen_ai.tool.call.id": call_id, "gen_ai.tool.type": "extension",
+                  "openresponses.tool.kind": kind}
+    with tracer.start_as_current_span(f"execute_tool {name}", kind=SpanKind.INTERNAL,
+                                      attributes=attributes, record_exception=False,
+                                      set_status_on_exception=False) as span:
+        try:
+            yield span
+        except BaseException as exc:
+            _failed(span, "cancelled" if isinstance(exc, trio.Cancelled) else type(exc).__name__)
+            raise
+
+
+def end_tool_call_span(span: Span | None, *, failed: bool) -> None:
+    """Mark the call failed (the tool's error became its output; the model goes on)."""
+    if span is not None and failed:
+        _failed(span, "tool_error")
+
+
+def _failed(span: Span, error: str) -> None:
+    span.set_attribute("error.type", error)
+    span.set_status(Status(StatusCode.ERROR))

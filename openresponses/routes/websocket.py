@@ -18,13 +18,21 @@ SSE, one message each.
   ``websocket_connection_limit_reached`` and is closed; a response still running is cancelled.
 
 Cancellation: a client that disconnects cancels the running response (and its upstream call).
+
+Access log (the HTTP middleware sees no WebSocket): one ``openresponses.access`` line per
+session when it ends (its request id, echoed as ``x-request-id`` on the upgrade; key hash
+prefix, ``101`` or the refusal's status, duration, responses served, how it ended) and one per
+``response.create`` (its own request id, the session's, the response id and status, provider,
+model, tokens, latency; ``499`` when the client left mid-response).
 """
 
 from __future__ import annotations
 
+import time
 from contextlib import aclosing
 from typing import Any
 
+import attrs
 import orjson
 import trio
 from quart import Blueprint, Response, websocket
@@ -35,12 +43,20 @@ from openresponses.gateway.rate_limiter import ip_hits, key_hits
 from openresponses.gateway.run import Gateway
 from openresponses.gateway.turns import Cached, prepare_turn
 from openresponses.keys import KeyDirectory
+from openresponses.observability.http import REQUEST_ID_HEADER, request_id
+from openresponses.observability.logs import (
+    RequestRecord,
+    current_request,
+    key_hash_prefix,
+    log_access,
+)
 from openresponses.render import error_response
 from openresponses.routes.admission import check, client_ip
 from openresponses.schema.request import parse_create_response
 
 _IGNORED = ("type", "stream", "stream_options", "stream_id")
 _KEPT = ("completed", "incomplete")
+_CLIENT_CLOSED = 499
 
 
 def ws_error(error: GatewayError, stream_id: Any = None) -> dict[str, Any]:
@@ -82,11 +98,14 @@ async def _admit(gateway: Gateway, keys: KeyDirectory) -> Caller:
 class Connection:
     """One accepted WebSocket: its caller, whether a response runs, its last response."""
 
-    def __init__(self, gateway: Gateway, caller: Caller) -> None:
+    def __init__(self, gateway: Gateway, caller: Caller, session: RequestRecord) -> None:
         self.gateway = gateway
         self.caller = caller
+        self.session = session
         self.busy = False
         self.cached: Cached | None = None
+        self.responses = 0  # response.create messages run, for the session's log line
+        self.ended = "client"  # or "limit"
         self._send_lock = trio.Lock()
 
     async def send(self, event: dict[str, Any]) -> None:
@@ -101,6 +120,7 @@ class Connection:
                 while True:
                     await self._dispatch(await websocket.receive(), nursery)
             nursery.cancel_scope.cancel()  # the limit passed: end a response still running
+        self.ended = "limit"
         await self.send(ws_error(LimitReached(
             f"This WebSocket connection reached its limit of {limit:g} seconds; open a new "
             "connection to continue.")))
@@ -126,10 +146,16 @@ class Connection:
                 code="response_in_progress"), stream_id))
             return
         self.busy = True
+        self.responses += 1
         nursery.start_soon(self._respond, message)
 
     async def _respond(self, message: dict[str, Any]) -> None:
-        """Run one response, sending its events; remember it (or evict the one it continued)."""
+        """Run one response, sending its events; remember it (or evict the one it continued).
+        Logs its access line at the end, cancelled or not."""
+        record = attrs.evolve(self.session, request_id=request_id(None), method="WS",
+                              status=0, started=time.perf_counter())
+        token = current_request.set(record)  # the run's turn watcher adds model and tokens
+        outcome: dict[str, Any] = {"session_id": self.session.request_id, **_key_name(self.caller)}
         previous: str | None = None
         try:
             body = {k: val for k, val in message.items() if k not in _IGNORED}
@@ -141,24 +167,63 @@ class Connection:
             authorize_model(self.gateway.config, self.caller, parsed.model)
             await check(self.gateway,
                         key_hits(self.gateway.config, self.caller.owner, self.caller.limits))
+            outcome["model"] = parsed.model
             turn = await prepare_turn(self.gateway, self.caller, parsed, cached=self.cached)
+            outcome["response_id"] = turn.response["id"]
             async with aclosing(turn.events()) as batches:
                 async for batch in batches:
                     for event in batch:
                         await self.send(event)
+            record.status = 200
+            outcome["response_status"] = turn.response["status"]
             if turn.response["status"] in _KEPT:
                 self.cached = (turn.response["id"], turn.context())
             else:
                 self._evict(previous)
         except GatewayError as error:
+            record.status = error.status
+            outcome["error_code"] = error.code or error.type
             self._evict(previous)
             await self.send(ws_error(error, message.get("stream_id")))
         finally:
             self.busy = False
+            _log_response(record, outcome)
+            current_request.reset(token)
 
     def _evict(self, response_id: str | None) -> None:
         if response_id is not None and self.cached is not None and self.cached[0] == response_id:
             self.cached = None
+
+
+def _session_record() -> RequestRecord:
+    """The session's record, as the HTTP middleware makes one per request."""
+    headers = websocket.headers
+    return RequestRecord(request_id=request_id(headers.get(REQUEST_ID_HEADER)), method="GET",
+                         path=websocket.path, key=key_hash_prefix(headers.get("authorization")),
+                         started=time.perf_counter(), route="/v1/responses")
+
+
+def _key_name(caller: Caller) -> dict[str, str]:
+    """The gateway key's name (keys mode) for a log line; nothing in passthrough."""
+    return {"key_name": caller.key_name} if caller.key_name else {}
+
+
+def _log_response(record: RequestRecord, outcome: dict[str, Any]) -> None:
+    record.completed = bool(record.status)
+    if not record.completed:
+        record.status = _CLIENT_CLOSED  # cancelled: the client left (or the time limit)
+    if record.provider:  # a model was called: the record says which
+        outcome.pop("model", None)
+    log_access(record, time.perf_counter() - record.started, {"websocket": True, **outcome})
+
+
+def _log_session(session: RequestRecord, connection: Connection | None) -> None:
+    session.completed = True
+    fields: dict[str, Any] = {"websocket": True}
+    if connection is not None:
+        fields.update(responses=connection.responses, ended=connection.ended,
+                      **_key_name(connection.caller))
+    log_access(session, time.perf_counter() - session.started, fields)
 
 
 def websocket_blueprint(gateway: Gateway, keys: KeyDirectory) -> Blueprint:
@@ -167,12 +232,24 @@ def websocket_blueprint(gateway: Gateway, keys: KeyDirectory) -> Blueprint:
 
     @bp.websocket("/v1/responses")
     async def responses_socket() -> Response | None:
+        session = _session_record()
+        token = current_request.set(session)
+        connection: Connection | None = None
         try:
-            caller = await _admit(gateway, keys)
-        except GatewayError as error:
-            return error_response(error)  # the upgrade is refused with the HTTP error
-        await websocket.accept()
-        await Connection(gateway, caller).serve()
-        return None
+            try:
+                caller = await _admit(gateway, keys)
+            except GatewayError as error:
+                session.status = error.status
+                refusal = error_response(error)  # the upgrade is refused with the HTTP error
+                refusal.headers[REQUEST_ID_HEADER] = session.request_id
+                return refusal
+            await websocket.accept(headers={REQUEST_ID_HEADER: session.request_id})
+            session.status = 101
+            connection = Connection(gateway, caller, session)
+            await connection.serve()
+            return None
+        finally:
+            _log_session(session, connection)
+            current_request.reset(token)
 
     return bp

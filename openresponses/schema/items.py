@@ -22,6 +22,16 @@ def _invalid(message: str, param: str) -> InvalidRequest:
     return InvalidRequest(message, param=param, code="invalid_value")
 
 
+def _item_id(raw: dict[str, Any], kind: str, param: str) -> str:
+    """The client's id for the item (a string: it is a stored key), or a fresh one."""
+    value = raw.get("id")
+    if value is None or value == "":
+        return item_id(kind)
+    if not isinstance(value, str):
+        raise _invalid(f"Invalid '{param}.id': expected a string.", f"{param}.id")
+    return value
+
+
 def _content_parts(role: str, content: Any, param: str) -> list[dict[str, Any]]:
     if isinstance(content, str):
         if role == "assistant":
@@ -55,7 +65,7 @@ def _message(raw: dict[str, Any], param: str) -> Item:
         )
     item: Item = {
         "type": "message",
-        "id": raw.get("id") or item_id("message"),
+        "id": _item_id(raw, "message", param),
         "role": role,
         "content": _content_parts(role, raw.get("content"), f"{param}.content"),
     }
@@ -77,7 +87,7 @@ def _require_str(raw: dict[str, Any], key: str, param: str) -> str:
 def _function_call(raw: dict[str, Any], param: str) -> Item:
     for key in ("call_id", "name", "arguments"):
         _require_str(raw, key, param)
-    return {**raw, "id": raw.get("id") or item_id("function_call"),
+    return {**raw, "id": _item_id(raw, "function_call", param),
             "status": raw.get("status") or "completed"}
 
 
@@ -88,7 +98,7 @@ def _function_call_output(raw: dict[str, Any], param: str) -> Item:
             f"Missing or invalid '{param}.output': expected a string or an array.",
             param=f"{param}.output",
         )
-    return {**raw, "id": raw.get("id") or item_id("function_call_output"),
+    return {**raw, "id": _item_id(raw, "function_call_output", param),
             "status": raw.get("status") or "completed"}
 
 
@@ -107,7 +117,7 @@ def normalize_item(raw: Any, param: str) -> Item:
         return _function_call_output(raw, param)
     if not isinstance(kind, str):
         raise _invalid(f"Missing or invalid '{param}.type'.", f"{param}.type")
-    return {**raw, "id": raw.get("id") or item_id(kind)}
+    return {**raw, "id": _item_id(raw, kind, param)}
 
 
 def normalize_input(value: Any) -> list[Item]:

@@ -7,9 +7,13 @@ and the upstream sees every connection closed (nothing leaked).
 
 from __future__ import annotations
 
+import gc
+import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import attrs
 import httpx2
 import pytest
 import trio
@@ -123,46 +127,125 @@ async def test_5xx_storm_ends_in_clear_errors_and_nothing_leaks(
         assert errors == 24  # each call failed (upstream 500, or shed by the breaker)
 
 
+def rss_bytes(pid: int) -> int:
+    """The resident set size of process ``pid`` (``VmRSS`` in ``/proc/<pid>/status``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmRSS for process {pid}")
+
+
+@attrs.define
+class RssWatch:
+    """Samples a process's RSS every 10 ms while ``watching``; keeps the peak."""
+
+    pid: int
+    peak: int = 0
+
+    async def sample(self) -> None:
+        while True:
+            self.peak = max(self.peak, rss_bytes(self.pid))
+            await trio.sleep(0.01)
+
+    @asynccontextmanager
+    async def watching(self) -> AsyncIterator[None]:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self.sample)
+            yield
+            nursery.cancel_scope.cancel()
+
+
+def settled_rss(pid: int) -> int:
+    gc.collect()
+    return rss_bytes(pid)
+
+
+FLOOD_WAVES, FLOOD_WAVE = 4, 28  # 112 requests past the two the provider holds, per flood
+FLOOD_INPUT = "x" * 128 * 1024  # 14 MB of request bodies per flood: a leak would show
+MiB = 1024 * 1024
+
+
+@attrs.define
+class Flood:
+    """Floods a gateway whose ``faulty`` provider holds two requests; records what came back."""
+
+    http: httpx2.AsyncClient
+    root: str
+    faulty: FaultyUpstream
+    shed: list[float] = attrs.Factory(list)  # seconds each 503 took
+    served: list[int] = attrs.Factory(list)
+
+    async def one(self, body: dict[str, str]) -> None:
+        started = trio.current_time()
+        response = await self.http.post(f"{self.root}/v1/responses", json=body, headers=AUTH)
+        if response.status_code == 503:
+            assert response.json()["error"]["code"] == "overloaded"
+            self.shed.append(trio.current_time() - started)
+        else:
+            self.served.append(response.status_code)
+
+    async def run(self) -> None:
+        """Two requests take the provider's connection and mailbox slot; then waves of big
+        requests are shed; then the two are released."""
+        self.faulty.default, self.faulty.release = "hold", trio.Event()
+        body = {"model": "faulty@m", "input": "x"}
+        async with trio.open_nursery() as holders:
+            for _ in range(2):
+                holders.start_soon(self.one, body)
+            with trio.fail_after(5):
+                await assert_busy(self.http, self.root)
+            for _ in range(FLOOD_WAVES):
+                async with trio.open_nursery() as wave:
+                    for _ in range(FLOOD_WAVE):
+                        wave.start_soon(self.one, {**body, "input": FLOOD_INPUT})
+            self.faulty.release.set()
+        self.faulty.default = "ok"
+
+
 async def test_flood_beyond_the_provider_mailbox_gets_fast_503s_then_recovers(
     faulty: FaultyUpstream, tmp_path: Path
 ) -> None:
-    """One connection and a one-message mailbox: two requests fit, the rest are shed at once."""
-    config = faulty_config(tmp_path, faulty.url, max_connections=1,
-                           env={"OPENRESPONSES_PROVIDER_MAILBOX": "1"})
-    faulty.default = "hold"
+    """One connection and a one-message mailbox: two requests fit, the rest are shed at once.
+    The gateway's memory (this process's RSS: the gateway runs in it) is bounded by the
+    concurrency, not by the number of requests: a second flood takes no more memory."""
+    config = faulty_config(tmp_path, faulty.url, max_connections=1, env={
+        "OPENRESPONSES_PROVIDER_MAILBOX": "1", "OPENRESPONSES_RATE_LIMIT_IP_PER_MINUTE": "0",
+        "OPENRESPONSES_RATE_LIMIT_KEY_PER_DAY": "0"})
     body = {"model": "faulty@m", "input": "x"}
-    async with live_gateway(config) as root, httpx2.AsyncClient(timeout=10) as http:
-        shed: list[float] = []
-        served: list[int] = []
-        all_shed = trio.Event()
-
-        async def one() -> None:
-            started = trio.current_time()
-            response = await http.post(f"{root}/v1/responses", json=body, headers=AUTH)
-            if response.status_code == 503:
-                assert response.json()["error"]["code"] == "overloaded"
-                shed.append(trio.current_time() - started)
-                if len(shed) == 28:
-                    all_shed.set()
-            else:
-                served.append(response.status_code)
-
-        async with trio.open_nursery() as nursery:
-            for _ in range(30):
-                nursery.start_soon(one)
-            with trio.fail_after(5):
-                await all_shed.wait()
-            faulty.release.set()
-        assert served == [200, 200]
-        assert max(shed) < 1.0
-        faulty.default = "ok"
+    limits = httpx2.Limits(max_connections=FLOOD_WAVE + 2)
+    async with live_gateway(config) as root, httpx2.AsyncClient(timeout=10,
+                                                                  limits=limits) as http:
+        for _ in range(3):  # warm up: imports, caches and pools are in place
+            assert (await http.post(f"{root}/v1/responses", json=body,
+                                    headers=AUTH)).status_code == 200
+        before = settled_rss(os.getpid())
+        flood, watch = Flood(http, root, faulty), RssWatch(os.getpid())
+        async with watch.watching():
+            await flood.run()
+        assert flood.served == [200, 200]
+        assert len(flood.shed) == FLOOD_WAVES * FLOOD_WAVE
+        assert max(flood.shed) < 1.0
         for _ in range(3):  # recovered: sequential requests all go through
             response = await http.post(f"{root}/v1/responses", json=body, headers=AUTH)
             assert response.status_code == 200
+        after_one = settled_rss(os.getpid())
+        await Flood(http, root, faulty).run()
+        after_two = settled_rss(os.getpid())
+        assert watch.peak - before < 96 * MiB, (before, watch.peak)
+        assert after_two - after_one < 6 * MiB, (after_one, after_two)  # ~14 MB if it leaked
         samples = await scrape(http, root)
         assert value(samples, "openresponses_http_requests_total", route="/v1/responses",
-                     method="POST", provider="faulty", status="503") == 28
+                     method="POST", provider="faulty", status="503") == 2 * len(flood.shed)
         await settle(http, root, faulty)
+
+
+async def assert_busy(http: httpx2.AsyncClient, root: str) -> None:
+    """Wait until the provider holds its one connection and its one mailbox slot."""
+    while True:
+        samples = await scrape(http, root)
+        if value(samples, "openresponses_active_streams", provider="faulty") == 2:
+            return
+        await trio.sleep(0.01)
 
 
 class CrashSwitch:

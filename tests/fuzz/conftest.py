@@ -20,6 +20,7 @@ from tests.fakes.keys import GROQ_PROVIDER_KEY
 from tests.fakes.upstream import FakeUpstream
 
 MAX_BODY = 8192
+FUZZ_ADMIN_KEY = "fuzz-admin-key-5be02f"  # enables /v1/admin/keys, so the fuzzer reaches them
 
 
 @attrs.frozen
@@ -40,7 +41,7 @@ async def _run(tmp: Path, started: queue.Queue[Running | BaseException]) -> None
             "OPENRESPONSES_MAX_BODY_BYTES": str(MAX_BODY),
             "OPENRESPONSES_SHUTDOWN_GRACE": "1", "OPENRESPONSES_UPSTREAM_RETRIES": "0",
             "BRAVE_BASE_URL": fake.url, "OPENRESPONSES_RATE_LIMIT_IP_PER_MINUTE": "0",
-            "OPENRESPONSES_RATE_LIMIT_KEY_PER_DAY": "0",
+            "OPENRESPONSES_RATE_LIMIT_KEY_PER_DAY": "0", "OPENRESPONSES_ADMIN_KEY": FUZZ_ADMIN_KEY,
         }, path=None)
         shutdown = trio.Event()
         async with trio.open_nursery() as gateway:
