@@ -7,23 +7,27 @@ route, ``in_progress`` once the upstream accepted it, and finally by the run its
 
 - ``Cancel``: cancels the job's task; the response is stored ``cancelled`` (items still open
   end ``incomplete``) and returned. Idempotent: an unknown or finished job answers None.
+- ``CancelElsewhere``: the job runs in another process (several share one store). Its job row
+  is taken over by a cancel mark (``background_jobs.py``), then the response is stored
+  ``cancelled``. Every ``watch`` seconds a runner with jobs looks for marks (one query) and
+  stops its jobs that were marked, storing them ``cancelled`` even if they finished meanwhile;
+  a job that ends looks for a mark once more before it is forgotten, so ``cancelled`` is what
+  stays stored.
 - ``Follow``: the events after a sequence number, then new ones as they come, until the
   response is final: from memory for a job of this runner, else from the store (polled).
-- Liveness: the runner beats every ``heartbeat`` seconds for its jobs; jobs whose runner has
-  been silent for ``stale_after`` seconds (their process died) are reaped, at start and on
-  every beat: their responses are stored ``failed`` with a clear error. At start, the jobs of
-  runners of this host whose process is gone (a restart) are reaped at once. On a graceful stop the
-  jobs still running are cancelled and stored ``failed`` the same way.
+- Liveness (``background_jobs.py``): the runner beats every ``heartbeat`` seconds for its
+  jobs; jobs whose runner has been silent for ``stale_after`` seconds (their process died) are
+  reaped, at start and on every beat: their responses are stored ``failed`` with a clear error.
+  At start, the jobs of runners of this host whose process is gone (a restart) are reaped at
+  once. On a graceful stop the jobs still running are cancelled and stored ``failed`` the same
+  way.
 
-Cancellation of an asker never touches a job; only ``Cancel`` and the runner's stop do.
+Cancellation of an asker never touches a job; only a cancel and the runner's stop do.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
@@ -34,27 +38,16 @@ import trio
 
 from actors import Actor, ActorRef, Ask, StreamAsk
 from openresponses.errors import GatewayError
+from openresponses.gateway.background_jobs import INTERRUPTED, JobRows, runner_id
 from openresponses.gateway.builder import Event
 from openresponses.gateway.run import as_gateway_error
 from openresponses.gateway.storage import GetResponse, SaveResponse, StorageMessage
-from openresponses.gateway.storage_background import (
-    AppendEvents,
-    FinishJob,
-    Heartbeat,
-    JobRunners,
-    LoadEvents,
-    ReapJobs,
-    TrackJob,
-)
-from openresponses.store.background import BackgroundJob
+from openresponses.gateway.storage_background import AppendEvents, LoadEvents
 from openresponses.store.base import StoredResponse
 
 logger = logging.getLogger("openresponses.background")
 
 UNFINISHED = ("queued", "in_progress")
-INTERRUPTED = {"code": "server_error",
-               "message": "The gateway stopped while this background response was running; "
-                          "it did not finish. Create it again."}
 BROKEN = {"code": "server_error",
           "message": "The background response failed because of an internal error."}
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
@@ -89,6 +82,14 @@ class Cancel(Ask[dict[str, Any] | None]):
 
 
 @attrs.frozen
+class CancelElsewhere(Ask[dict[str, Any]]):
+    """Cancel the unfinished response ``record`` that no job of this runner runs; returns
+    it as stored ``cancelled``."""
+
+    record: StoredResponse
+
+
+@attrs.frozen
 class Snapshot(Ask[dict[str, Any] | None]):
     """The response of a live job of ``owner`` as it is now, or None."""
 
@@ -105,7 +106,7 @@ class Follow(StreamAsk[list[Event]]):
     after: int = -1
 
 
-BackgroundMessage = Start | Cancel | Snapshot | Follow
+BackgroundMessage = Start | Cancel | CancelElsewhere | Snapshot | Follow
 
 
 @attrs.define(eq=False)
@@ -116,7 +117,8 @@ class _Job:
     finished: trio.Event = attrs.Factory(trio.Event)
     scope: trio.CancelScope = attrs.Factory(trio.CancelScope)
     started: bool = False
-    cancelled: bool = False  # by Cancel
+    cancelled: bool = False  # by Cancel, or marked by another process
+    cancelled_elsewhere: bool = False  # the stored response already says cancelled
     interrupted: bool = False  # by the runner's stop
     final: dict[str, Any] | None = None
 
@@ -126,52 +128,29 @@ class _Job:
         self.changed = trio.Event()
 
 
-def runner_id() -> str:
-    """A name for this runner: host, process and a random tag."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
-def dead_here(runner: str) -> bool:
-    """Whether ``runner`` (another runner's id) ran on this host in a process that is gone:
-    its pid is ours (a restart reusing it) or names no process."""
-    host, _, rest = runner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False  # alive, another user's
-    return False
-
-
 class BackgroundRunner(Actor[BackgroundMessage]):
     """Runs background responses; see the module docstring."""
 
     concurrency = 4096  # followers stream from handler slots; jobs run in the context nursery
 
     def __init__(self, storage: ActorRef[StorageMessage], *, heartbeat: float = 10.0,
-                 stale_after: float = 60.0, poll: float = 0.25,
+                 stale_after: float = 60.0, poll: float = 0.25, watch: float = 0.5,
                  clock: Callable[[], float] = time.time) -> None:
         self._storage = storage
         self._heartbeat = heartbeat
-        self._stale_after = stale_after
+        self._watch_every = watch
         self._poll = poll
-        self._clock = clock
         self._jobs: dict[str, _Job] = {}
         self.runner = runner_id()
+        self._rows = JobRows(storage=storage, runner=self.runner, stale_after=stale_after,
+                             clock=clock)
 
     async def on_start(self) -> None:
         """Reap the jobs of dead runners (at once for those of this host whose process is
-        gone), then beat and reap every ``heartbeat`` seconds."""
-        runners = await self._storage.ask(JobRunners())
-        await self._reap(tuple(r for r in runners if r != self.runner and dead_here(r)))
-        self.context.nursery.start_soon(self._beat)
+        gone), then beat and reap every ``heartbeat`` seconds, and watch for cancel marks."""
+        await self._rows.reap_dead_here()
+        self.context.nursery.start_soon(self._rows.beat_forever, self._heartbeat)
+        self.context.nursery.start_soon(self._watch)
 
     async def on_stop(self) -> None:
         """Stop every job (stored ``failed``: interrupted) and wait until each is stored."""
@@ -188,6 +167,8 @@ class BackgroundRunner(Actor[BackgroundMessage]):
                 return None
             case Cancel(owner=owner, response_id=response_id):
                 return await self._cancel(owner, response_id)
+            case CancelElsewhere(record=record):
+                return await self._cancel_elsewhere(record)
             case Snapshot(owner=owner, response_id=response_id):
                 return self._snapshot(owner, response_id)
             case Follow():
@@ -212,9 +193,7 @@ class BackgroundRunner(Actor[BackgroundMessage]):
 
     async def _start(self, work: Work) -> None:
         job = _Job(work)
-        await self._storage.ask(TrackJob(BackgroundJob(
-            response_id=work.response_id, owner=work.owner, runner=self.runner,
-            heartbeat_at=self._clock())))
+        await self._rows.track(work.response_id, work.owner)
         self._jobs[work.response_id] = job
         self.context.nursery.start_soon(self._run, job)
 
@@ -232,9 +211,11 @@ class BackgroundRunner(Actor[BackgroundMessage]):
                     error = dict(BROKEN)
         with trio.CancelScope(shield=True):
             try:
+                if not (job.cancelled or job.interrupted or error) and await self._marked(job):
+                    job.cancelled = job.cancelled_elsewhere = True
                 if job.cancelled or job.interrupted or error is not None:
                     await self._store_stopped(job, error or dict(INTERRUPTED))
-                await self._storage.ask(FinishJob(job.work.response_id))
+                await self._rows.finish(job.work.response_id)
             except Exception:
                 logger.exception("could not record the end of background response %s",
                                  job.work.response_id)
@@ -261,7 +242,7 @@ class BackgroundRunner(Actor[BackgroundMessage]):
     async def _store_stopped(self, job: _Job, error: dict[str, Any]) -> None:
         """Store a job stopped midway: ``cancelled`` (asked) or ``failed`` with ``error``."""
         response = job.work.snapshot()
-        if response.get("status") not in UNFINISHED:
+        if response.get("status") not in UNFINISHED and not job.cancelled_elsewhere:
             job.final = response
             return  # it finished while being stopped
         for item in response.get("output", []):
@@ -289,6 +270,33 @@ class BackgroundRunner(Actor[BackgroundMessage]):
         job.scope.cancel()
         await job.finished.wait()
         return job.final
+
+    async def _cancel_elsewhere(self, record: StoredResponse) -> dict[str, Any]:
+        """Mark the job cancelled, then store the response so (see the module docstring)."""
+        await self._rows.mark_cancelled(record.id, record.owner)
+        response = {**record.response, "status": "cancelled"}
+        await self._storage.ask(SaveResponse(attrs.evolve(record, response=response)))
+        return response
+
+    async def _marked(self, job: _Job) -> bool:
+        return job.work.response_id in await self._rows.marked_ids()
+
+    async def _watch(self) -> None:
+        """Stop the jobs cancelled from another process, every ``watch`` seconds."""
+        while True:
+            await trio.sleep(self._watch_every)
+            if not self._jobs:
+                continue
+            try:
+                marked = await self._rows.marked_ids()
+            except Exception:
+                logger.exception("background cancel watch failed")
+                continue
+            for response_id in marked:
+                job = self._jobs.get(response_id)
+                if job is not None and not job.cancelled:
+                    job.cancelled = job.cancelled_elsewhere = True
+                    job.scope.cancel()
 
     # -- followers ---------------------------------------------------------------------------
 
@@ -328,21 +336,3 @@ class BackgroundRunner(Actor[BackgroundMessage]):
                 if last in TERMINAL or status in (None, "cancelled") or settle <= 0:
                     return
             await trio.sleep(self._poll)
-
-    # -- liveness ----------------------------------------------------------------------------
-
-    async def _beat(self) -> None:
-        while True:
-            await trio.sleep(self._heartbeat)
-            try:
-                await self._storage.ask(Heartbeat(self.runner, self._clock()))
-                await self._reap()
-            except Exception:
-                logger.exception("background heartbeat failed")
-
-    async def _reap(self, runners: tuple[str, ...] = ()) -> None:
-        failed = await self._storage.ask(
-            ReapJobs(self._clock() - self._stale_after, dict(INTERRUPTED), runners))
-        for response_id in failed:
-            logger.warning("background response %s was interrupted (its gateway process "
-                           "stopped); marked failed", response_id)

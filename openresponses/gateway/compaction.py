@@ -1,10 +1,13 @@
 """Compaction: a model summarizes a context into one ``compaction`` item.
 
 Used by ``POST /v1/responses/compact`` (the input and/or the ``previous_response_id`` chain
-become ``[compaction]``) and by ``context_management`` on create: past ``compact_threshold``
-estimated tokens, the history before the request's input is summarized and the compaction item
-becomes the first input item of the response (stored with it, so a chain, a conversation or a
-WebSocket continuation carries on from it; see ``compaction_items`` for how it is expanded).
+become ``[compaction]``) and by ``context_management`` on create, as OpenAI's server-side
+compaction does it: past ``compact_threshold`` estimated tokens, the context before the latest
+request (history and input alike) is summarized into a compaction item that also keeps that
+request verbatim. The item is the response's first *output* item (streamed like any other) and
+the model's context becomes what it stands for (``compaction_items.expand`` drops everything
+before it). So a client chaining by input arrays appends it with the rest of the output, and a
+``previous_response_id`` chain, a conversation or a WebSocket continuation carries on from it.
 
 The model sees a plain-text transcript (roles, calls, results), whichever items the context
 holds, so any provider can summarize any context. Cancellation: the model call is cancelled.
@@ -15,12 +18,16 @@ from __future__ import annotations
 from contextlib import aclosing
 from typing import Any
 
-import attrs
 import orjson
 
 from openresponses.auth import Caller
 from openresponses.errors import InvalidRequest, UpstreamUnavailable
-from openresponses.gateway.compaction_items import SECRET_NAME, compaction_item, expand
+from openresponses.gateway.compaction_items import (
+    SECRET_NAME,
+    compaction_item,
+    expand,
+    is_instruction,
+)
 from openresponses.gateway.run import Gateway, ResponseRun, load_history
 from openresponses.gateway.storage_background import GetSecret
 from openresponses.gateway.token_count import estimate_tokens, item_texts
@@ -107,20 +114,35 @@ async def compact(
             "created_at": int(gateway.clock()), "usage": usage}
 
 
-async def auto_compact(
+def _latest_request(context: list[Item]) -> int:
+    """Where the latest request starts: the last user message (0 if there is none)."""
+    users = [i for i, item in enumerate(context)
+             if item.get("type", "message") == "message" and item.get("role") == "user"]
+    return users[-1] if users else 0
+
+
+async def auto_compaction(
     gateway: Gateway, caller: Caller, request: CreateResponse, history: list[Item]
-) -> CreateResponse:
-    """``request`` with a compaction of ``history`` as its first input item when history and
-    input together exceed ``compact_threshold`` estimated tokens; else ``request`` itself."""
+) -> Item | None:
+    """Past ``compact_threshold`` estimated tokens, the compaction item standing for the whole
+    context (history, then the request's input): what precedes the latest request (the last
+    user message) summarized, the rest kept verbatim in it. None below the threshold, or when
+    there is nothing before the latest request to summarize.
+
+    Raises like ``summarize``; cancellation cancels the summarizing call.
+    """
     threshold = request.compact_threshold
-    if threshold is None or not history:
-        return request
+    if threshold is None:
+        return None
     secret = await gateway.storage.ask(GetSecret(SECRET_NAME))
     whole = expand(secret, history + request.input, api="responses")
     if estimate_tokens(whole, request.instructions, request.tools) <= threshold:
-        return request
-    earlier = expand(secret, history, api="chat")
+        return None
+    context = expand(secret, history + request.input, api="chat")
+    split = _latest_request(context)
+    earlier = context[:split]
     if len(earlier) <= 1:
-        return request  # only a summary is left to compact: nothing to gain
+        return None  # only a summary or a single item: nothing to gain
+    kept = [item for item in context[split:] if not is_instruction(item)]  # those stay anyway
     summary, _ = await summarize(gateway, caller, request.model, earlier)
-    return attrs.evolve(request, input=[compaction_item(secret, summary), *request.input])
+    return compaction_item(secret, summary, items=kept)

@@ -95,7 +95,8 @@ def summary_message(summary: str) -> Item:
             "content": [{"type": "input_text", "text": SUMMARY_HEADER + summary}]}
 
 
-def _instruction(item: Item) -> bool:
+def is_instruction(item: Item) -> bool:
+    """A system or developer message: kept before a compaction, never summarized away."""
     return item.get("type", "message") == "message" and item.get("role") in (
         "system", "developer")
 
@@ -104,7 +105,7 @@ def expand(secret: bytes, items: list[Item], *, api: str) -> list[Item]:
     """``items`` as a provider speaking ``api`` should see them (see the module docstring)."""
     last = max((i for i, item in enumerate(items) if is_ours(item)), default=None)
     if last is not None:  # system and developer messages are instructions: they stay
-        items = [*filter(_instruction, items[:last]), *items[last:]]
+        items = [*filter(is_instruction, items[:last]), *items[last:]]
     out: list[Item] = []
     for item in items:
         if is_ours(item):

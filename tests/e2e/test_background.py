@@ -209,3 +209,46 @@ async def test_a_gateway_stop_fails_the_background_responses_it_was_running(
         fetched = await in_thread(client.responses.retrieve, created.id)
     assert fetched.status == "failed"
     assert fetched.error is not None
+
+
+async def test_a_cancel_reaching_another_process_stops_the_job(
+    upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    """Two gateways on one database: the one not running the job marks it cancelled, the one
+    running it stops it (the upstream call too), and ``cancelled`` is what stays stored."""
+    upstream.hold = trio.Event()  # the upstream stream pauses after its first chunk
+    upstream.queue(Script(text="one two three four", chunks=4))
+    async with gateway_on(upstream, tmp_path) as runs, gateway_on(upstream, tmp_path) as other:
+        created = await in_thread(runs.responses.create, model="groq@m", input="go",
+                                  background=True)
+        with trio.fail_after(5):
+            await upstream.stream_opened.wait()
+        await poll(lambda: runs.responses.retrieve(created.id),
+                   lambda r: r.status == "in_progress")
+        events: list[dict[str, Any]] = []
+        followed = trio.Event()
+
+        async def follow() -> None:
+            async with httpx2.AsyncClient(timeout=10) as http:
+                answer = await http.get(f"{runs.base_url}responses/{created.id}",
+                                        params={"stream": "true"}, headers=AUTH)
+            events.extend(parse_sse(answer.content))
+            followed.set()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(follow)
+            raw = await in_thread(other.responses.with_raw_response.cancel, created.id)
+            cancelled = json.loads(raw.text)
+            check_response(cancelled)
+            assert cancelled["status"] == "cancelled"
+            with trio.fail_after(5):
+                await upstream.disconnected.wait()  # the running process stopped the call
+                await followed.wait()  # and its stream ended
+        assert events[0]["type"] == "response.created"
+        assert "response.completed" not in [e["type"] for e in events]
+        upstream.hold.set()
+        for gateway in (runs, other):
+            fetched = await in_thread(gateway.responses.retrieve, created.id)
+            assert fetched.status == "cancelled"
+        again = await in_thread(runs.responses.cancel, created.id)
+        assert again.status == "cancelled"  # idempotent, on either process

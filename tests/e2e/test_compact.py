@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -13,10 +14,10 @@ import trio
 
 from openresponses.gateway.compaction_items import SUMMARY_HEADER
 from openresponses.gateway.token_count import estimate_tokens
-from tests.e2e.sse_client import AUTH
+from tests.e2e.sse_client import AUTH, stream_events
 from tests.fakes.script import Script
 from tests.fakes.upstream import FakeUpstream
-from tests.spec import check
+from tests.spec import check, check_response, check_stream
 
 
 async def in_thread(fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -90,24 +91,51 @@ async def test_an_altered_compaction_item_is_refused(client: openai.OpenAI) -> N
     assert caught.value.code == "invalid_encrypted_content"
 
 
-async def test_context_management_compacts_a_chain_past_its_threshold(
+async def test_context_management_compacts_a_chain_into_the_first_output_item(
     client: openai.OpenAI, upstream: FakeUpstream
 ) -> None:
     first = await in_thread(client.responses.create, model="groq@m",
                             input="background " * 600)  # about 1,800 estimated tokens
     upstream.queue(Script(text="THE SUMMARY"), Script(text="The answer."))
-    second = await in_thread(
-        client.responses.create, model="groq@m", input="The question?",
+    raw = await in_thread(
+        client.responses.with_raw_response.create, model="groq@m", input="The question?",
         previous_response_id=first.id,
         context_management=[{"type": "compaction", "compact_threshold": 1000}])
-    assert second.output_text == "The answer."
+    body = json.loads(raw.text)
+    check_response(body)
+    assert [item["type"] for item in body["output"]] == ["compaction", "message"]
+    assert body["output"][0]["encrypted_content"].startswith("orc1.")
+    assert body["output_text"] == "The answer."
+    assert "background" in upstream.received[-2].body["messages"][-1]["content"]  # summarized
     assert contents(upstream) == [("user", SUMMARY_HEADER + "THE SUMMARY"),
                                   ("user", "The question?")]
-    items = await in_thread(client.responses.input_items.list, second.id, order="asc")
-    assert [i.type for i in items.data] == ["compaction", "message"]
+    items = await in_thread(client.responses.input_items.list, body["id"], order="asc")
+    assert [i.type for i in items.data] == ["message"]  # the input, as sent
     await in_thread(client.responses.create, model="groq@m", input="More?",
-                    previous_response_id=second.id)
-    assert contents(upstream) == [  # the first turn stays compacted
+                    previous_response_id=body["id"])
+    assert contents(upstream) == [  # the chain carries on from the compaction
+        ("user", SUMMARY_HEADER + "THE SUMMARY"), ("user", "The question?"),
+        ("assistant", "The answer."), ("user", "More?")]
+
+
+async def test_an_automatic_compaction_is_streamed_and_carries_a_stateless_chain(
+    gateway_url: str, client: openai.OpenAI, upstream: FakeUpstream
+) -> None:
+    earlier = [user("background " * 600), {"role": "assistant", "content": "Noted."}]
+    upstream.queue(Script(text="THE SUMMARY"), Script(text="The answer."))
+    events = await stream_events(gateway_url, {
+        "model": "groq@m", "input": [*earlier, user("The question?")],
+        "context_management": [{"type": "compaction", "compact_threshold": 1000}]})
+    check_stream(events)
+    added = [e["item"]["type"] for e in events if e["type"] == "response.output_item.added"]
+    assert added == ["compaction", "message"]
+    output = events[-1]["response"]["output"]
+    assert [item["type"] for item in output] == ["compaction", "message"]
+    # Stateless chaining: the client appends the output (compaction included) to its input.
+    upstream.queue(Script(text="Done."))
+    await in_thread(client.responses.create, model="groq@m", input=[
+        *earlier, user("The question?"), *output, user("More?")])
+    assert contents(upstream) == [
         ("user", SUMMARY_HEADER + "THE SUMMARY"), ("user", "The question?"),
         ("assistant", "The answer."), ("user", "More?")]
 
@@ -155,3 +183,19 @@ async def test_input_tokens_of_other_models_are_estimated_with_their_history(
     longer = await in_thread(client.responses.input_tokens.count, model="openai@gpt-4o",
                              input="Hello there", previous_response_id=first.id)
     assert longer.input_tokens > counted.input_tokens
+
+
+async def test_input_tokens_of_openai_models_are_counted_exactly_offline(
+    client: openai.OpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "tiktoken"))
+    framing = 1 + 3 + 3  # "user", the item, priming the reply (OpenAI's recipe)
+    text = "Привет, как дела?"  # 6 tokens in o200k_base, 8 in cl100k_base
+
+    async def count(model: str) -> int:
+        counted = await in_thread(client.responses.input_tokens.count, model=model,
+                                  input=text)
+        return int(counted.input_tokens)
+
+    assert await count("openai@gpt-4o") == 6 + framing
+    assert await count("groq@gpt-4") == 8 + framing  # by model name, whatever the provider

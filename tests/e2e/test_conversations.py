@@ -9,6 +9,7 @@ from typing import Any
 import openai
 import pytest
 import trio
+from openai.types.conversations import ConversationItemList
 
 from tests.e2e.conftest import CLIENT_KEY
 from tests.fakes.script import Script
@@ -140,3 +141,19 @@ async def test_conversation_and_previous_response_id_exclude_each_other(
     with pytest.raises(openai.NotFoundError):
         await in_thread(client.responses.create, model="groq@m", input="x",
                         conversation="conv_unknown")
+
+
+async def test_an_empty_item_list_has_string_first_and_last_ids(client: openai.OpenAI) -> None:
+    conversation = await in_thread(client.conversations.create)
+    raw = await in_thread(client.conversations.items.with_raw_response.list, conversation.id)
+    page = json.loads(raw.text)
+    check("openai", "ConversationItemList", page)  # first_id / last_id: required strings
+    assert page == {"object": "list", "data": [], "first_id": "", "last_id": "",
+                    "has_more": False}
+    listed = await in_thread(client.conversations.items.list, conversation.id)
+    assert listed.data == []
+    assert not listed.has_next_page()
+    added = await in_thread(client.conversations.items.create, conversation.id, items=[])
+    assert isinstance(added, ConversationItemList)  # the SDK's strict model: no null ids
+    assert (added.data, added.first_id, added.last_id) == ([], "", "")
+    check("openai", "ConversationItemList", added.model_dump())

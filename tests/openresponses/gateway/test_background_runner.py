@@ -1,4 +1,5 @@
-"""The background runner actor on a real storage actor: followers, cancel, failures, stop."""
+"""The background runner actor on a real storage actor: followers, cancel (also from another
+runner sharing the store), failures, stop."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from openresponses.gateway.background import (
     BackgroundMessage,
     BackgroundRunner,
     Cancel,
+    CancelElsewhere,
     Follow,
     Snapshot,
     Start,
@@ -167,3 +169,67 @@ async def test_stopping_the_runner_fails_the_responses_it_runs() -> None:
         assert record is not None
         assert record.response["status"] == "failed"
         assert "gateway stopped" in record.response["error"]["message"]
+
+
+@asynccontextmanager
+async def two_processes(watch: float = 0.01) -> AsyncIterator[tuple[ActorRef[StorageMessage],
+                                                                    ActorRef[BackgroundMessage],
+                                                                    ActorRef[BackgroundMessage]]]:
+    """Two runners sharing one store, as two gateway processes do: (storage, a, b)."""
+    async with open_supervisor() as supervisor:
+        storage = await supervisor.start(lambda: StorageActor(lambda: SqliteStore(":memory:")),
+                                         name="storage")
+        a = await supervisor.start(lambda: BackgroundRunner(storage, poll=0.01, watch=watch),
+                                   name="a")
+        b = await supervisor.start(lambda: BackgroundRunner(storage, poll=0.01, watch=watch),
+                                   name="b")
+        yield storage, a, b
+
+
+async def cancel_from(runner: ActorRef[BackgroundMessage], storage: ActorRef[StorageMessage],
+                      response_id: str = "resp_1") -> dict[str, Any]:
+    """What the cancel route does on a process that does not run the job."""
+    assert await runner.ask(Cancel("alice", response_id)) is None
+    record = await storage.ask(GetResponse("alice", response_id))
+    assert record is not None
+    return await runner.ask(CancelElsewhere(record))
+
+
+async def test_a_cancel_from_another_runner_stops_the_job() -> None:
+    run = FakeRun.make()
+    async with two_processes() as (storage, a, b):
+        await start(storage, a, run)
+        run.response["output"] = [{"type": "message", "id": "msg_1", "status": "in_progress"}]
+        await run.send.send([event(0, "response.created")])
+        await until_status(storage, "in_progress")
+        seen: list[Event] = []
+        async with a.stream(Follow(owner="alice", response_id="resp_1")) as out:
+            cancelled = await cancel_from(b, storage)
+            assert cancelled["status"] == "cancelled"
+            with trio.fail_after(5):
+                async for batch in out:  # ends: the owner stopped the job
+                    seen += batch
+        assert [e["type"] for e in seen] == ["response.created"]
+        assert await a.ask(Snapshot("alice", "resp_1")) is None  # no longer running
+        record = await storage.ask(GetResponse("alice", "resp_1"))
+        assert record is not None
+        assert record.response["status"] == "cancelled"
+        assert record.response["output"][0]["status"] == "incomplete"  # the owner's record
+        assert await storage.ask(ReapJobs(1e12, {})) == []  # job and mark forgotten
+
+
+async def test_a_job_finishing_as_it_is_cancelled_elsewhere_stays_cancelled() -> None:
+    run = FakeRun.make()
+    async with two_processes(watch=3600) as (storage, a, b):  # the watch never comes round
+        await start(storage, a, run)
+        await run.send.send([event(0, "response.created")])
+        await until_status(storage, "in_progress")
+        await cancel_from(b, storage)
+        run.response["status"] = "completed"  # the run saves itself completed, then ends
+        await storage.ask(SaveResponse(run.record(copy.deepcopy(run.response))))
+        await run.send.send([event(1, "response.completed")])
+        await run.send.aclose()
+        with trio.fail_after(5):
+            async with a.stream(Follow(owner="alice", response_id="resp_1", after=1)) as out:
+                assert [batch async for batch in out] == []  # ends once the job is over
+        assert await status(storage) == "cancelled"
