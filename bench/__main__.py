@@ -3,6 +3,7 @@
 ``just bench`` runs everything and writes bench/results/<stamp>.{json,md,png};
 ``just bench --quick`` is a smoke run of a few seconds that exits 1 if anything failed;
 ``just bench profile`` profiles the gateway's hot path with py-spy;
+``just bench cpu`` measures the gateway's CPU (or instructions) per request;
 ``just bench report bench/results/<stamp>.json`` renders a results file's md and png again.
 """
 
@@ -86,6 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bench.profile import main as profile_main
 
         return profile_main(argv[1:])
+    if argv[:1] == ["cpu"]:
+        from bench.cpu import main as cpu_main
+
+        return cpu_main(argv[1:])
     if argv[:1] == ["report"] and len(argv) == 2:  # re-render a results file's md and png
         path = Path(argv[1])
         for written in render_again(orjson.loads(path.read_bytes()), path.stem):

@@ -121,6 +121,8 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--scenario", default="responses-chat",
                         choices=("responses-chat", "responses-anthropic", "chat"))
     parser.add_argument("--rate", type=int, default=250, help="samples per second")
+    parser.add_argument("--target", default="ours", choices=("ours", "floor"),
+                        help="floor: profile the bare proxy, for comparison")
     args = parser.parse_args(argv)
     prepare_process()
     py_spy = ensure_py_spy()
@@ -131,17 +133,18 @@ def main(argv: Sequence[str]) -> int:
     sections = [f"# Gateway profile, {stamp}",
                 f"`just bench profile {' '.join(argv)}`: py-spy {args.rate} Hz for "
                 f"{args.seconds:.0f} s per mode, wrk at concurrency {args.concurrency}, "
-                f"scenario {args.scenario}, one worker."]
+                f"scenario {args.scenario}, target {args.target}, one worker."]
     try:
-        ours = targets.start_ours(workdir, upstream)
+        start = targets.start_ours if args.target == "ours" else targets.start_floor
+        ours = start(workdir, upstream)
         try:
             for stream in (False, True):
                 scenario = Scenario(args.scenario, stream)
-                request = scenario.request("ours")
+                request = scenario.request(args.target)
                 script = wrk.write_script(workdir / "profile.lua", request, ours.bearer)
                 wrk.run_sync(ours.url + request.path, script, args.concurrency, 2)
                 mode = "stream" if stream else "non-stream"
-                raw = RESULTS / f"profile-{stamp}-{mode}.raw"
+                raw = RESULTS / f"profile-{stamp}-{args.target}-{mode}.raw"
                 log(f"profiling {scenario.name} for {args.seconds:.0f} s")
                 trio.run(_record, py_spy, ours.pid, args.seconds, raw, ours.url + request.path,
                          script, args.concurrency, args.rate)

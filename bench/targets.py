@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
@@ -128,13 +129,16 @@ def direct(upstream: Server) -> Server:
     return Server("direct", upstream.url, None, upstream.log, pid_override=upstream.pid)
 
 
-def start_floor(workdir: Path, upstream: Server, max_connections: int = 1024) -> Server:
+def start_floor(workdir: Path, upstream: Server, max_connections: int = 1024, *,
+                wrap: Sequence[str] = ()) -> Server:
+    """The bare proxy; ``wrap``: a command to run it under (e.g. valgrind)."""
     port = free_port()
-    argv = [PY, "-m", "bench.floor", "--upstream", upstream.url, "--port", str(port),
+    workdir.mkdir(parents=True, exist_ok=True)
+    argv = [*wrap, PY, "-m", "bench.floor", "--upstream", upstream.url, "--port", str(port),
             "--max-connections", str(max_connections)]
     proc, log = _spawn("floor", argv, base_env(workdir), workdir, SERVER_CORE)
     server = Server("floor", f"http://127.0.0.1:{port}", proc, log)
-    wait_ready(server, "/health")
+    wait_ready(server, "/health", deadline=600 if wrap else 60)
     return server
 
 
@@ -150,20 +154,23 @@ def ours_config(workdir: Path, upstream: Server, max_connections: int) -> Path:
     return path
 
 
-def start_ours(workdir: Path, upstream: Server, max_connections: int = 1024) -> Server:
-    """``openresponses serve`` (one worker) with groq and anthropic pointed at the fake."""
+def start_ours(workdir: Path, upstream: Server, max_connections: int = 1024, *,
+               wrap: Sequence[str] = ()) -> Server:
+    """``openresponses serve`` (one worker) with groq and anthropic pointed at the fake;
+    ``wrap``: a command to run it under (e.g. valgrind)."""
     port = free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
     config = ours_config(workdir, upstream, max_connections)
     env = base_env(workdir, GROQ_API_KEY="bench-upstream-key",
                    ANTHROPIC_API_KEY="bench-upstream-key",
                    OPENRESPONSES_PROVIDER_MAILBOX=str(max(1024, max_connections)),
                    OPENRESPONSES_RATE_LIMIT_IP_PER_MINUTE="0",
                    OPENRESPONSES_RATE_LIMIT_KEY_PER_DAY="0", OPENRESPONSES_UPSTREAM_RETRIES="0")
-    argv = [PY, "-m", "openresponses", "serve", "--host", "127.0.0.1", "--port", str(port),
+    argv = [*wrap, PY, "-m", "openresponses", "serve", "--host", "127.0.0.1", "--port", str(port),
             "--config", str(config)]
     proc, log = _spawn("ours", argv, env, workdir, SERVER_CORE)
     server = Server("ours", f"http://127.0.0.1:{port}", proc, log)
-    wait_ready(server, "/health")
+    wait_ready(server, "/health", deadline=600 if wrap else 60)
     return server
 
 

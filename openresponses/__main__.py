@@ -1,5 +1,5 @@
-"""Command line: ``openresponses serve [--host H] [--port P] [--config FILE]``,
-``openresponses keys create|list|revoke``."""
+"""Command line: ``openresponses serve [--host H] [--port P] [--config FILE] [--workers N]``,
+``openresponses keys create|list|update|revoke``, ``openresponses migrate [--config FILE]``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from openresponses.keys.cli import add_key_commands, run_key_command
 from openresponses.observability.logs import config_secrets, configure_logging
 from openresponses.observability.tracing import tracing_from_env
 from openresponses.server import serve
+from openresponses.workers import run_worker, serve_workers
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,8 +28,23 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--host", default=None, help="bind address (default 0.0.0.0)")
     run.add_argument("--port", type=int, default=None, help="port (default 6644)")
     run.add_argument("--config", default=None, help="TOML config file (openresponses.toml)")
+    run.add_argument("--workers", type=_positive, default=None,
+                     help="processes sharing the port (default 1; OPENRESPONSES_WORKERS)")
+    # A worker started by `serve --workers N` (openresponses.workers): the inherited socket
+    # and the pipe that closes when the parent exits.
+    run.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
+    run.add_argument("--parent-fd", type=int, default=None, help=argparse.SUPPRESS)
     add_key_commands(commands)
+    migrate = commands.add_parser("migrate", help="apply the store's schema migrations")
+    migrate.add_argument("--config", default=None, help="TOML config file (openresponses.toml)")
     return parser
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
 
 
 def _tune_gc() -> None:
@@ -40,17 +56,28 @@ def _tune_gc() -> None:
     gc.set_threshold(50_000, 20, 1000)
 
 
-def _serve(config: Config, host: str | None, port: int | None) -> None:
-    """Serve with JSON logs on stderr (secrets masked) and OTLP traces when configured."""
+def _serve(config: Config, args: argparse.Namespace) -> int:
+    """Serve with JSON logs on stderr (secrets masked) and OTLP traces when configured: one
+    process, or the parent of ``--workers N``, or one of its workers."""
     configure_logging(config_secrets(config))
+    workers = args.workers or config.workers
+    if args.listen_fd is None and workers > 1:
+        return serve_workers(config, workers=workers, host=args.host or config.host,
+                             port=config.port if args.port is None else args.port,
+                             config_path=args.config)
     tracing = tracing_from_env(os.environ)
+    tracer = tracing.tracer if tracing else None
     _tune_gc()
     try:
-        trio.run(partial(serve, config, host=host, port=port,
-                         tracer=tracing.tracer if tracing else None))
+        if args.listen_fd is not None:
+            trio.run(partial(run_worker, config, listen_fd=args.listen_fd,
+                             parent_fd=args.parent_fd, tracer=tracer))
+        else:
+            trio.run(partial(serve, config, host=args.host, port=args.port, tracer=tracer))
     finally:
         if tracing is not None:
             tracing.shutdown()
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,9 +89,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"openresponses: bad configuration: {exc}", file=sys.stderr)
         return 2
     if args.command == "serve":
-        _serve(config, args.host, args.port)
+        return _serve(config, args)
     if args.command == "keys":
         return run_key_command(args, config)
+    if args.command == "migrate":
+        return _migrate(config.store_url)
+    return 0
+
+
+def _migrate(url: str) -> int:
+    """Bring the configured store's schema to this version (opening a store migrates it) and
+    print the version; 1 with the reason (never the URL) if that fails."""
+    from openresponses.errors import GatewayError
+    from openresponses.store import sqlite
+    from openresponses.store.base import open_store
+    from openresponses.store.postgres import PostgresStore
+
+    scheme = url.partition("://")[0]
+    try:
+        store = open_store(url)
+    except (ValueError, RuntimeError, GatewayError) as exc:
+        print(f"openresponses: cannot migrate the {scheme} store: {exc}", file=sys.stderr)
+        return 1
+    store.close()
+    version = store.version if isinstance(store, PostgresStore) else sqlite.SCHEMA_VERSION
+    print(f"{scheme} store schema is at version {version}")
     return 0
 
 

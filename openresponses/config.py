@@ -19,6 +19,7 @@ from openresponses.tools.settings import ToolSettings, tool_settings
 
 WireApi = Literal["chat", "responses", "anthropic"]
 AuthMode = Literal["passthrough", "keys"]
+OnError = Literal["allow", "deny"]  # rate limiting when its backend (Redis) cannot answer
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -78,7 +79,8 @@ class ProviderConfig:
 class Config:
     host: str = "0.0.0.0"
     port: int = 6644
-    store_url: str = "sqlite:///./data/openresponses.db"
+    # may carry a password: kept out of repr (config_secrets masks it in logs)
+    store_url: str = attrs.field(default="sqlite:///./data/openresponses.db", repr=False)
     providers: Mapping[str, ProviderConfig] = attrs.field(factory=dict)
     aliases: Mapping[str, str] = attrs.field(factory=lambda: dict(PROVIDER_ALIASES))
     max_body_bytes: int = 32 * 1024 * 1024
@@ -92,6 +94,11 @@ class Config:
     admin_key: str | None = attrs.field(default=None, repr=False)
     rate_limit_ip_per_minute: int = 100
     rate_limit_key_per_day: int = 1000
+    # Rate limits shared by processes in Redis (None: in memory, per process).
+    redis_url: str | None = attrs.field(default=None, repr=False)  # may carry a password
+    redis_key_prefix: str = "openresponses:ratelimit:"
+    rate_limit_on_error: OnError = "allow"
+    workers: int = 1  # `serve` processes sharing the port (openresponses.workers)
     trusted_proxies: tuple[IPNetwork, ...] = ()
     # Resilience: retries of failures before any output; model aliases with fallbacks.
     upstream_retries: int = 2
@@ -201,12 +208,46 @@ def load_config(
         admin_key=env.get("OPENRESPONSES_ADMIN_KEY") or None,
         rate_limit_ip_per_minute=_env_int(env, "OPENRESPONSES_RATE_LIMIT_IP_PER_MINUTE", 100),
         rate_limit_key_per_day=_env_int(env, "OPENRESPONSES_RATE_LIMIT_KEY_PER_DAY", 1000),
+        redis_url=_redis_url(env.get("OPENRESPONSES_REDIS_URL") or server.get("redis_url")),
+        redis_key_prefix=env.get("OPENRESPONSES_REDIS_PREFIX")
+        or server.get("redis_prefix", "openresponses:ratelimit:"),
+        rate_limit_on_error=_on_error(env.get("OPENRESPONSES_RATE_LIMIT_ON_ERROR")
+                                      or server.get("rate_limit_on_error", "allow")),
+        workers=_workers(env.get("OPENRESPONSES_WORKERS") or server.get("workers", 1)),
         trusted_proxies=_networks(env.get("OPENRESPONSES_TRUSTED_PROXIES")),
         upstream_retries=_env_int(env, "OPENRESPONSES_UPSTREAM_RETRIES", 2),
         models=_model_aliases(data.get("models", {})),
         models_timeout=_env_float(env, "OPENRESPONSES_MODELS_TIMEOUT", 3.0),
         models_cache_ttl=_env_float(env, "OPENRESPONSES_MODELS_CACHE_TTL", 300.0),
     )
+
+
+def _redis_url(value: Any) -> str | None:
+    """``OPENRESPONSES_REDIS_URL``: redis://, rediss:// or unix://. The error never repeats
+    the value (it may carry a password)."""
+    if not value:
+        return None
+    if not isinstance(value, str) or not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError("OPENRESPONSES_REDIS_URL must be a redis://, rediss:// or unix:// URL")
+    return value
+
+
+def _on_error(value: Any) -> OnError:
+    if value == "allow":
+        return "allow"
+    if value == "deny":
+        return "deny"
+    raise ValueError("OPENRESPONSES_RATE_LIMIT_ON_ERROR must be allow or deny")
+
+
+def _workers(value: Any) -> int:
+    try:
+        workers = int(value)
+    except (TypeError, ValueError):
+        workers = 0
+    if workers < 1:
+        raise ValueError("OPENRESPONSES_WORKERS must be a whole number of processes, 1 or more")
+    return workers
 
 
 def _auth_mode(value: str) -> AuthMode:

@@ -12,19 +12,20 @@ Reasoning, hosted-tool items and other events Chat Completions cannot carry are 
 
 from __future__ import annotations
 
-import secrets
 from typing import Any, assert_never
 
 import attrs
 
 from openresponses.schema import model_events as me
+from openresponses.schema.ids import new_id
 
 JSON = dict[str, Any]
 
 
 def completion_id() -> str:
-    """A fresh ``chatcmpl-<48 hex>`` id (never an upstream one)."""
-    return f"chatcmpl-{secrets.token_hex(24)}"
+    """A fresh ``chatcmpl-<48 hex>`` id (never an upstream one) that sorts by creation time,
+    as our other ids do (``new_id``); OpenAI's chat ids take a dash where ours take ``_``."""
+    return new_id("chatcmpl").replace("_", "-", 1)
 
 
 def chat_usage(usage: me.Usage) -> JSON:

@@ -9,7 +9,7 @@ beyond the timestamps it is handed.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from typing import Any, assert_never
 
 import attrs
@@ -22,6 +22,8 @@ from openresponses.gateway.builder_parts import (
     public_item,
     snapshot,
 )
+from openresponses.gateway.builder_server import Event as Event
+from openresponses.gateway.builder_server import ServerItems
 from openresponses.gateway.response_object import (
     add_usage,
     error_event,
@@ -33,7 +35,6 @@ from openresponses.schema.ids import item_id
 from openresponses.tools.base import ToolCallRequest
 from openresponses.tools.toolset import RenamedTool
 
-Event = dict[str, Any]
 _CALLS = ("function_call", "custom_tool_call")
 
 
@@ -71,8 +72,9 @@ class _OpenItem:
     summary: dict[int, list[str]] = attrs.Factory(dict)
 
 
-class ResponseBuilder:
-    """Builds one response's event stream and final object from normalized model events."""
+class ResponseBuilder(ServerItems):
+    """Builds one response's event stream and final object from normalized model events
+    (server tool items and whole items: ``builder_server.ServerItems``)."""
 
     def __init__(
         self,
@@ -165,42 +167,6 @@ class ResponseBuilder:
     def finish_reason(self) -> me.FinishReason | None:
         return self._finish
 
-    def server_item_added(
-        self, item: dict[str, Any], progress: Sequence[str]
-    ) -> tuple[int, list[Event]]:
-        """Add a server tool's public item (in progress); ``progress`` names the events that
-        follow ``output_item.added`` (e.g. ``response.web_search_call.searching``)."""
-        item = {**item, "id": item.get("id") or item_id(str(item["type"])), "status": "in_progress"}
-        output = self.response["output"]
-        index = len(output)
-        output.append(item)
-        events = [self._event("response.output_item.added", output_index=index, item=dict(item))]
-        events += [self._event(name, output_index=index, item_id=item["id"]) for name in progress]
-        return index, events
-
-    def server_item_done(self, index: int, item: dict[str, Any], progress: Sequence[str]
-                         ) -> list[Event]:
-        """Finish the server tool item at ``index`` with its final fields."""
-        output = self.response["output"]
-        final = {**output[index], **item, "id": output[index]["id"]}
-        output[index] = final
-        events = [self._event(name, output_index=index, item_id=final["id"]) for name in progress]
-        events.append(self._event("response.output_item.done", output_index=index,
-                                  item=dict(final)))
-        return events
-
-    def add_items(self, items: Sequence[dict[str, Any]], *, keep_ids: bool = False
-                  ) -> list[Event]:
-        """Add finished items (ids minted unless ``keep_ids``) with their added/done events."""
-        events: list[Event] = []
-        for item in items:
-            events += self._opaque(item, keep_id=keep_ids)
-        return events
-
-    def add_server_tools(self, names: Collection[str]) -> None:
-        """Also treat calls to ``names`` as server-side (e.g. MCP tools listed after start)."""
-        self._server_tools = frozenset(self._server_tools) | frozenset(names)
-
     def client_calls_this_turn(self) -> bool:
         """Whether the current model turn produced calls the client must answer."""
         return any(i.get("type") in _CALLS for i in self.response["output"][self.turn_start:])
@@ -282,17 +248,6 @@ class ResponseBuilder:
         events.append(self._event("response.output_item.done", output_index=open_item.output_index,
                                   item=public_item(item)))
         return events
-
-    def _opaque(self, item: dict[str, Any], keep_id: bool = False) -> list[Event]:
-        if not (keep_id and item.get("id")):
-            item = {**item, "id": item_id(str(item.get("type", "item")))}
-        output = self.response["output"]
-        index = len(output)
-        output.append(item)
-        return [
-            self._event("response.output_item.added", output_index=index, item=item),
-            self._event("response.output_item.done", output_index=index, item=item),
-        ]
 
     # -- message content -------------------------------------------------------------------
 

@@ -54,6 +54,11 @@ from openresponses.schema.model_call import ModelCall
 from openresponses.schema.model_events import ModelEvent
 
 _JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
+# Connections per HTTP client: httpcore2's pool scans every connection of its client when a
+# request starts and ends, so a provider allowed many connections gets several clients (used
+# round-robin), each small enough for the scans to stay cheap.
+SHARD_CONNECTIONS = 128
+_MAX_URLS = 256  # request URLs remembered per pool (a provider calls a handful of paths)
 _SSE_HEADERS = {"content-type": "application/json", "accept": "text/event-stream"}
 
 
@@ -127,23 +132,47 @@ class ProviderPool(Actor[PoolMessage]):
         self._retry = retry or RetryPolicy()
         self._breaker = breaker or CircuitBreaker()
         self._metrics = metrics
-        self._client: httpx2.AsyncClient | None = None
+        self._clients: list[httpx2.AsyncClient] = []
+        self._turn_no = 0  # round-robin over the clients
+        self._urls: dict[str, httpx2.URL] = {}
 
     async def on_start(self) -> None:
-        limits = httpx2.Limits(
-            max_connections=self.config.max_connections,
-            max_keepalive_connections=self.config.max_connections,
-            keepalive_expiry=30.0,
-        )
+        """Open the HTTP clients: one per ``SHARD_CONNECTIONS`` allowed connections (one with
+        an injected transport), splitting the provider's connection limit between them."""
+        total = self.config.max_connections
+        shards = 1 if self._transport is not None else -(-total // SHARD_CONNECTIONS)
+        each = -(-total // shards)
+        limits = httpx2.Limits(max_connections=each, max_keepalive_connections=each,
+                               keepalive_expiry=30.0)
         timeout = httpx2.Timeout(self.config.read_timeout, connect=self.config.connect_timeout)
-        self._client = httpx2.AsyncClient(
-            base_url=self.config.base_url, limits=limits, timeout=timeout,
-            transport=self._transport, verify=_tls(),
-        )
+        self._clients = [
+            httpx2.AsyncClient(base_url=self.config.base_url, limits=limits, timeout=timeout,
+                               transport=self._transport, verify=_tls())
+            for _ in range(shards)
+        ]
 
     async def on_stop(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        clients, self._clients = self._clients, []
+        for client in clients:
+            await client.aclose()
+
+    def _client(self) -> httpx2.AsyncClient:
+        """The next HTTP client, round-robin."""
+        self._turn_no += 1
+        return self._clients[self._turn_no % len(self._clients)]
+
+    def _url(self, path: str) -> httpx2.URL:
+        """``path`` joined to the base URL as httpx2 joins it, built once per path (httpx2
+        otherwise parses and merges the URL again on every request)."""
+        url = self._urls.get(path)
+        if url is None:
+            url = httpx2.URL(path)
+            if url.is_relative_url:
+                base = self._clients[0].base_url  # ends in "/"
+                url = base.copy_with(raw_path=base.raw_path + url.raw_path.lstrip(b"/"))
+            if len(self._urls) < _MAX_URLS:
+                self._urls[path] = url
+        return url
 
     async def receive(
         self, message: PoolMessage
@@ -162,8 +191,8 @@ class ProviderPool(Actor[PoolMessage]):
             headers.update(self.protocol.auth_headers(key))
         return headers
 
-    async def _turn(self, message: StreamTurn) -> AsyncIterator[TurnEvent]:
-        """Send the turn upstream (retrying failures before ``READY``) and yield its events.
+    def _turn(self, message: StreamTurn) -> AsyncGenerator[TurnEvent, None]:
+        """Send the turn upstream (retrying failures before ``READY``); its events.
 
         Upstream HTTP errors and transport failures are raised as ``GatewayError``s; an open
         breaker as a 503. Cancelled (also while waiting to retry): the upstream response is
@@ -173,25 +202,23 @@ class ProviderPool(Actor[PoolMessage]):
         request = self.protocol.build_request(call)
         body = orjson.dumps({**request.body, **message.extra_body})
 
+        # Each event passes every generator between the socket and the consumer: the
+        # attempt is the stream itself, with no wrapper generator of its own.
         def attempt(headers: dict[str, str]) -> AsyncGenerator[TurnEvent, None]:
-            return self._attempt(request.path, body, headers, call.stream)
+            if call.stream:
+                return self._stream(request.path, body, headers)
+            return self._once(request.path, body, headers)
 
-        attempts = self._retrying(message.client_key, call.stream, request.headers, attempt)
-        async with aclosing(attempts) as events:
-            async for event in events:
-                yield event
+        return self._retrying(message.client_key, call.stream, request.headers, attempt)
 
-    async def _raw(self, message: RawRequest) -> AsyncGenerator[RawItem | UpstreamReady, None]:
-        """Send a ``RawRequest`` (retried like a turn) and yield the answer as it comes."""
+    def _raw(self, message: RawRequest) -> AsyncGenerator[RawItem | UpstreamReady, None]:
+        """Send a ``RawRequest`` (retried like a turn); the answer as it comes."""
         body = None if message.body is None else orjson.dumps(message.body)
 
         def attempt(headers: dict[str, str]) -> AsyncGenerator[RawItem | UpstreamReady, None]:
             return self._raw_attempt(message, body, headers)
 
-        attempts = self._retrying(message.client_key, message.stream, {}, attempt)
-        async with aclosing(attempts) as items:
-            async for item in items:
-                yield item
+        return self._retrying(message.client_key, message.stream, {}, attempt)
 
     async def _retrying(
         self,
@@ -264,30 +291,17 @@ class ProviderPool(Actor[PoolMessage]):
             return None
         return self._retry.delay(attempt, exc.retry_after)
 
-    async def _attempt(
-        self, path: str, body: bytes, headers: dict[str, str], stream: bool
-    ) -> AsyncGenerator[TurnEvent, None]:
-        """One upstream request: ``READY`` then the events; ``_Refused`` for an HTTP error."""
-        if stream:
-            async with aclosing(self._stream(path, body, headers)) as events:
-                async for event in events:
-                    yield event
-        else:
-            for event in [READY, *await self._once(path, body, headers)]:
-                yield event
-
     async def _raw_attempt(
         self, message: RawRequest, body: bytes | None, headers: dict[str, str]
     ) -> AsyncGenerator[RawItem | UpstreamReady, None]:
         """One raw request: ``READY`` then the JSON body, or the stream's bytes."""
-        assert self._client is not None
         if not message.stream:
             data = await self._json(message.method, message.path, body, headers)
             yield READY
             yield data
             return
-        async with self._client.stream(message.method, message.path, content=body,
-                                       headers=headers) as response:
+        async with self._client().stream(message.method, self._url(message.path), content=body,
+                                         headers=headers) as response:
             if response.status_code >= 400:
                 content = await response.aread()
                 raise self._refused(response.status_code, content, response.headers)
@@ -296,15 +310,21 @@ class ProviderPool(Actor[PoolMessage]):
                 async for chunk in chunks:
                     yield chunk
 
-    async def _once(self, path: str, body: bytes, headers: dict[str, str]) -> list[ModelEvent]:
-        return self.protocol.translate_response(await self._json("POST", path, body, headers))
+    async def _once(
+        self, path: str, body: bytes, headers: dict[str, str]
+    ) -> AsyncGenerator[TurnEvent, None]:
+        """One non-stream request: ``READY`` then the events; ``_Refused`` for an HTTP error."""
+        events = self.protocol.translate_response(await self._json("POST", path, body, headers))
+        yield READY
+        for event in events:
+            yield event
 
     async def _json(
         self, method: str, path: str, body: bytes | None, headers: dict[str, str]
     ) -> dict[str, Any]:
         """A JSON answer; ``_Refused`` for an HTTP error, 502 for a body that is not JSON."""
-        assert self._client is not None
-        response = await self._client.request(method, path, content=body, headers=headers)
+        response = await self._client().request(method, self._url(path), content=body,
+                                                headers=headers)
         if response.status_code >= 400:
             raise self._refused(response.status_code, response.content, response.headers)
         try:
@@ -318,8 +338,9 @@ class ProviderPool(Actor[PoolMessage]):
     async def _stream(
         self, path: str, body: bytes, headers: dict[str, str]
     ) -> AsyncGenerator[TurnEvent, None]:
-        assert self._client is not None
-        async with self._client.stream("POST", path, content=body, headers=headers) as response:
+        """One stream request: ``READY`` then the events; ``_Refused`` for an HTTP error."""
+        async with self._client().stream("POST", self._url(path), content=body,
+                                         headers=headers) as response:
             if response.status_code >= 400:
                 content = await response.aread()
                 raise self._refused(response.status_code, content, response.headers)

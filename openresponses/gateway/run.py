@@ -19,6 +19,7 @@ from contextlib import aclosing, asynccontextmanager
 from typing import Any
 
 import attrs
+import trio
 
 from actors import ActorRef, MailboxFull
 from openresponses.auth import Caller
@@ -36,7 +37,7 @@ from openresponses.gateway.provider_pool import PoolMessage, StreamTurn, TurnEve
 from openresponses.gateway.rate_limiter import LimiterMessage
 from openresponses.gateway.resilience import falls_back
 from openresponses.gateway.response_object import response_skeleton
-from openresponses.gateway.storage import LoadChain, SaveResponse, StorageMessage
+from openresponses.gateway.storage import LoadContext, SaveResponse, StorageMessage
 from openresponses.gateway.tool_loop import (
     approval_request,
     declined,
@@ -46,7 +47,7 @@ from openresponses.gateway.tool_loop import (
     start_calls,
 )
 from openresponses.gateway.tool_runner import ToolMessage
-from openresponses.observability.observer import Ops
+from openresponses.observability.observer import Ops, Watched
 from openresponses.schema.ids import new_id
 from openresponses.schema.model_call import Item, ModelCall
 from openresponses.schema.request import CreateResponse
@@ -100,13 +101,9 @@ async def load_history(gateway: Gateway, caller: Caller, previous_id: str | None
     first). Raises ``PreviousResponseNotFound`` for an unknown or foreign id."""
     if previous_id is None:
         return []
-    chain = await gateway.storage.ask(LoadChain(owner=caller.owner, response_id=previous_id))
-    if chain is None:
+    items = await gateway.storage.ask(LoadContext(owner=caller.owner, response_id=previous_id))
+    if items is None:
         raise PreviousResponseNotFound(previous_id)
-    items: list[Item] = []
-    for record in chain:
-        items += record.input_items
-        items += record.response["output"]
     return items
 
 
@@ -160,6 +157,9 @@ class ResponseRun:
         # The context before this input, when the caller has it (a conversation, a WebSocket's
         # last response); None: load the previous_response_id chain.
         self.history = history
+        # Output items that precede the first model turn (an automatic compaction): streamed
+        # first, and part of the model's context after the input.
+        self.lead_items: list[Item] = []
 
     @property
     def response(self) -> dict[str, Any]:
@@ -177,8 +177,9 @@ class ResponseRun:
             history = await load_history(self.gateway, self.caller,
                                          self.request.previous_response_id)
         listed = await self._prepare_tools(history)
-        items = await expand_context(self.gateway.storage, history + self.request.input,
-                                     api=self.api)  # compaction items → summary messages
+        items = await expand_context(
+            self.gateway.storage, [*history, *self.request.input, *self.lead_items],
+            api=self.api)  # compaction items → summary messages
         context = adapt_input(items, self.api)
         try:
             async with aclosing(self._loop(context, listed)) as batches:
@@ -211,7 +212,8 @@ class ResponseRun:
         first = True
         # response.created/in_progress come first; they are sent with what precedes the first
         # model turn (MCP listings, approved calls) once the upstream has accepted it.
-        prelude = builder.start() + builder.add_items(listed)
+        prelude = (builder.start() + builder.add_items(self.lead_items, keep_ids=True)
+                   + builder.add_items(listed))
         try:
             context += await self._approved(prelude)
             for _ in range(self.settings.max_iterations):
@@ -260,18 +262,38 @@ class ResponseRun:
 
     async def _model_turn(self, context: list[Item], first: bool, prelude: list[Event]
                           ) -> AsyncGenerator[list[Event], None]:
+        """The turn's event batches. Events that arrived together (one upstream read) make
+        one batch, so a stream sends them in one write; the first turn's batch leads with
+        ``prelude``."""
         async with self._upstream(context, first) as upstream:
-            if first:
-                self._started = True
-                yield prelude
-            async for event in upstream:
-                out = self.builder.feed(event)  # type: ignore[arg-type]  # only READY isn't
+            self._started = self._started or first
+            out, error = self._feed(upstream.ready(), prelude if first else [])
+            while True:
                 if out:
                     yield out
+                if error is not None:
+                    raise error  # after the events before it, as when they went one by one
+                try:
+                    event = await upstream.receive()
+                except trio.EndOfChannel:
+                    return
+                out, error = self._feed([event, *upstream.ready()], [])
+
+    def _feed(self, events: list[TurnEvent], out: list[Event]
+              ) -> tuple[list[Event], Exception | None]:
+        """``out`` plus the events built from ``events``; a failure stops there and is
+        returned with what was built before it."""
+        out = list(out)
+        for event in events:
+            try:
+                out += self.builder.feed(event)  # type: ignore[arg-type]  # not READY
+            except Exception as exc:
+                return out, exc
+        return out, None
 
     @asynccontextmanager
     async def _upstream(self, context: list[Item], first: bool
-                        ) -> AsyncIterator[AsyncIterator[TurnEvent]]:
+                        ) -> AsyncIterator[Watched[TurnEvent]]:
         """The model turn's upstream, past READY. On the first turn of a model alias, a target
         that fails before answering hands over to the next one (``[models.NAME] targets``)."""
         targets = self.targets if first else [(self.provider, self.model)]

@@ -24,6 +24,7 @@ import attrs
 import trio
 
 from actors import Actor, Ask
+from openresponses.gateway.chain_cache import ChainCache, chain_context, extend
 from openresponses.gateway.storage_background import (
     AppendEvents,
     BackgroundMessage,
@@ -59,7 +60,9 @@ from openresponses.gateway.storage_conversations import (
     UpdateConversation,
     conversation_store_call,
 )
-from openresponses.keys import KeyRecord
+from openresponses.gateway.storage_listing import ListResponses
+from openresponses.keys import KeyChange, KeyRecord
+from openresponses.schema.model_call import Item
 from openresponses.store.base import ItemsPage, Store, StoredResponse, validate_record
 
 T = TypeVar("T")
@@ -87,6 +90,15 @@ class DeleteResponse(Ask[bool]):
 @attrs.frozen
 class LoadChain(Ask[list[StoredResponse] | None]):
     """The response and its ancestors, oldest first (``Store.chain``)."""
+
+    owner: str
+    response_id: str
+
+
+@attrs.frozen
+class LoadContext(Ask[list[Item] | None]):
+    """The items of the chain ending at the response: each response's input items, then its
+    output, oldest first (``gateway.chain_cache``). None if it is unknown for this owner."""
 
     owner: str
     response_id: str
@@ -124,9 +136,19 @@ class RevokeKey(Ask[KeyRecord | None]):
     key_id: str
 
 
-KeyMessage = SaveKey | FindKey | ListKeys | RevokeKey
+@attrs.frozen
+class UpdateKey(Ask[KeyRecord | None]):
+    """Change a key's name, allowed globs or limits (``Store.update_key``)."""
+
+    key_id: str
+    change: KeyChange
+
+
+KeyMessage = SaveKey | FindKey | ListKeys | RevokeKey | UpdateKey
 StorageMessage = (
-    SaveResponse | GetResponse | DeleteResponse | LoadChain | ListInputItems | KeyMessage
+    SaveResponse | GetResponse | DeleteResponse | LoadChain | LoadContext | ListInputItems
+    | KeyMessage
+    | ListResponses
     | ChatMessage | ConversationMessage | BackgroundMessage
 )
 
@@ -158,6 +180,7 @@ class StorageActor(Actor[StorageMessage]):
         self._readers = trio.CapacityLimiter(read_threads)
         self._calls = 0  # store calls running in worker threads
         self._calls_done = trio.Event()
+        self._chains = ChainCache()
 
     async def on_start(self) -> None:
         """Open the store (in a worker thread) and start the flusher."""
@@ -179,9 +202,13 @@ class StorageActor(Actor[StorageMessage]):
                 return await self._delete(owner, response_id)
             case LoadChain(owner=owner, response_id=response_id):
                 return await self._read(lambda store: store.chain(owner, response_id))
+            case LoadContext(owner=owner, response_id=response_id):
+                return await self._load_context(owner, response_id)
             case ListInputItems():
                 return await self._read(functools.partial(_list_items, message))
-            case SaveKey() | FindKey() | ListKeys() | RevokeKey():
+            case ListResponses():  # gateway/storage_listing.py
+                return await self._read(message)
+            case SaveKey() | FindKey() | ListKeys() | RevokeKey() | UpdateKey():
                 return await self._key_call(message)
             case (SaveChatCompletion() | GetChatCompletion() | ListChatCompletions()
                   | UpdateChatCompletion() | DeleteChatCompletion() | ListChatMessages()):
@@ -244,6 +271,7 @@ class StorageActor(Actor[StorageMessage]):
                 except Exception as exc:
                     _answer(batch, exc)
                 else:
+                    self._chains.written([record.id for record in records])
                     _answer(batch, None)
 
     async def _delete(self, owner: str, response_id: str) -> bool:
@@ -251,7 +279,10 @@ class StorageActor(Actor[StorageMessage]):
         its thread, completes; the asker just does not hear the answer.
         """
         await self._flush()
-        return await self._call(lambda store: store.delete(owner, response_id))
+        try:
+            return await self._call(lambda store: store.delete(owner, response_id))
+        finally:
+            self._chains.clear()
 
     async def _shutdown(self) -> None:
         """Write until nothing is pending, let store calls in flight finish, close the store.
@@ -281,8 +312,34 @@ class StorageActor(Actor[StorageMessage]):
                 return await self._read(lambda store: store.list_keys())
             case RevokeKey(key_id=key_id):
                 return await self._call(lambda store: store.revoke_key(key_id))
+            case UpdateKey(key_id=key_id, change=change):
+                return await self._call(lambda store: store.update_key(key_id, change))
             case _:
                 assert_never(message)
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def _load_context(self, owner: str, response_id: str) -> list[Item] | None:
+        """The chain's items: the tip read fresh, appended to its parent's cached context; the
+        whole chain read (and cached) when the parent's is not cached."""
+        chains = self._chains
+        generation = chains.generation
+        tip = await self._read(lambda store: store.get(owner, response_id))
+        if tip is None:
+            return None
+        parent_id = tip.previous_response_id
+        parent = chains.get(owner, parent_id) if parent_id is not None else None
+        if parent is not None:
+            context = extend(parent, tip)
+        elif parent_id is None:
+            context = chain_context([tip])
+        else:
+            chain = await self._read(lambda store: store.chain(owner, response_id))
+            if chain is None:
+                return None
+            context = chain_context(chain)
+        chains.put(owner, response_id, context, generation)
+        return list(context.items)
 
     # -- store calls -------------------------------------------------------------------------
 

@@ -4,9 +4,10 @@ Shared by every way of creating a response (HTTP, background, WebSocket). ``prep
 resolves the history eagerly, so a bad reference fails before anything starts: the items of a
 ``conversation`` (404 if unknown; not combinable with ``previous_response_id``), the
 WebSocket's cached last response, or the stored ``previous_response_id`` chain.
-``Turn.events()`` then compacts past ``context_management``'s threshold, runs the response
-(rate-limit metered) and, once it is stored ``completed`` or ``incomplete``, appends its input
-and output to the conversation before the final batch goes out.
+``Turn.events()`` then compacts past ``context_management``'s threshold (the compaction item
+leads the output), runs the response (rate-limit metered) and, once it is stored ``completed``
+or ``incomplete``, appends its input and output to the conversation before the final batch
+goes out.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import trio
 from openresponses.auth import Caller
 from openresponses.errors import GatewayError, InvalidRequest, NotFound
 from openresponses.gateway.builder import Event
-from openresponses.gateway.compaction import auto_compact
+from openresponses.gateway.compaction import auto_compaction
 from openresponses.gateway.rate_limiter import metered
 from openresponses.gateway.run import Gateway, ResponseRun, load_history
 from openresponses.gateway.storage_conversations import AddConversationItems, LoadConversation
@@ -96,8 +97,9 @@ class Turn:
     async def events(self) -> AsyncGenerator[list[Event], None]:
         """The run's event batches (see the module docstring). Cancellation: as the run's."""
         if self.request.compact_threshold is not None:
-            self.run.request = await auto_compact(self.gateway, self.caller, self.request,
-                                                  self.history)
+            compaction = await auto_compaction(self.gateway, self.caller, self.request,
+                                               self.history)
+            self.run.lead_items = [compaction] if compaction is not None else []
         batches = metered(self.gateway.limiter, self.caller.owner, self.caller.limits, self.run)
         async with aclosing(batches) as stream:
             async for batch in stream:

@@ -46,6 +46,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 REQUEST_ID_HEADER = "x-request-id"
 _SANE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _CLIENT_CLOSED = 499
+_READ_HEADERS = frozenset({REQUEST_ID_HEADER.encode(), b"authorization", b"transfer-encoding",
+                           b"content-length"})
 
 
 def request_id(sent: str | None) -> str:
@@ -106,19 +108,22 @@ class ObservedApp:
         if not (record.completed and record.status):
             record.status = _CLIENT_CLOSED
         status = record.status
-        metrics = self.metrics
-        metrics.requests.labels(record.route, record.method, record.provider, str(status)).inc()
-        metrics.request_seconds.labels(record.route).observe(latency)
+        metrics, route = self.metrics, record.route
+        metrics.child(metrics.requests, route, record.method, record.provider, str(status)).inc()
+        metrics.child(metrics.request_seconds, route).observe(latency)
         if record.upstream_seconds:
             overhead = max(latency - record.upstream_seconds, 0.0)
-            metrics.overhead_seconds.labels(record.route).observe(overhead)
+            metrics.child(metrics.overhead_seconds, route).observe(overhead)
         log_access(record, latency)
 
 
 def _headers(scope: Scope) -> dict[str, str]:
+    """The request headers this middleware reads (the first value of each), decoded."""
     headers: dict[str, str] = {}
     for name, value in scope.get("headers", ()):
-        headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1").strip())
+        name = name.lower()
+        if name in _READ_HEADERS:
+            headers.setdefault(name.decode("latin-1"), value.decode("latin-1").strip())
     return headers
 
 

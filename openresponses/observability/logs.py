@@ -5,8 +5,8 @@
   request and keeps it in the ``current_request`` context variable; the run's turn watcher adds
   the provider, model, tokens and timings. At the end the middleware logs it as the one access
   line of the request (logger ``openresponses.access``).
-- ``JsonFormatter``: formats any log record as JSON, adding the current request id and the
-  record's ``fields`` (``logger.info("...", extra={"fields": {...}})``).
+- ``JsonFormatter``: formats any log record as JSON, adding the process id, the current
+  request id and the record's ``fields`` (``logger.info("...", extra={"fields": {...}})``).
 - ``SecretMask``: masks bearer tokens and API keys (``providers.errors.redact``'s patterns)
   and, exactly, the provider keys configured on this gateway. The formatter applies it to every
   string it writes; ``RedactingFilter`` applies it for handlers with other formatters.
@@ -17,6 +17,7 @@ prefix of the owner id that scopes its stored data).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import sys
@@ -24,6 +25,7 @@ import time
 from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 import attrs
 import orjson
@@ -32,6 +34,8 @@ from openresponses.config import Config
 from openresponses.providers.errors import redact
 
 _REDACTED = "[redacted]"
+_MASK_CACHE = 4096  # distinct short strings whose masked form is remembered
+_MASK_CACHE_CHARS = 256
 KEY_PREFIX_LEN = 12
 access_logger = logging.getLogger("openresponses.access")
 
@@ -95,8 +99,16 @@ class SecretMask:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         # Longest first, so a key that contains another is masked whole.
         self._secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        # Most strings logged repeat (methods, routes, providers, models, messages): their
+        # masked form is remembered, so the patterns run once per distinct short string.
+        self._short = functools.lru_cache(maxsize=_MASK_CACHE)(self._mask)
 
     def __call__(self, text: str) -> str:
+        if len(text) <= _MASK_CACHE_CHARS:
+            return self._short(text)
+        return self._mask(text)
+
+    def _mask(self, text: str) -> str:
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, _REDACTED)
@@ -117,6 +129,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": mask(record.getMessage()),
+            "pid": record.process,  # which worker wrote it (`serve --workers N`)
         }
         current = current_request.get()
         if current is not None:
@@ -151,13 +164,20 @@ class RedactingFilter(logging.Filter):
 
 
 def config_secrets(config: Config) -> list[str]:
-    """Every secret the configuration holds: provider keys, the admin key, tool keys."""
+    """Every secret the configuration holds: provider keys, the admin key, tool keys, the Redis
+    URL and its password, the store URL's password."""
     secrets = [key for provider in config.providers.values() for key in provider.api_keys]
-    for holder, name in ((config, "admin_key"), (config.tools, "brave_api_key")):
+    for holder, name in ((config, "admin_key"), (config.tools, "brave_api_key"),
+                         (config, "redis_url")):
         value = getattr(holder, name, None)
         if isinstance(value, str) and value:
             secrets.append(value)
-    return secrets
+    if config.redis_url:
+        secrets.append(urlsplit(config.redis_url).password or "")
+    store_password = urlsplit(config.store_url).password  # postgresql://user:password@host/db
+    if store_password:
+        secrets.append(store_password)
+    return [secret for secret in secrets if secret]
 
 
 def configure_logging(
@@ -167,10 +187,11 @@ def configure_logging(
 
     Replaces the root logger's handlers (for the process entry point, not for libraries).
     """
-    mask = SecretMask(secrets)
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter(mask))
-    handler.addFilter(RedactingFilter(mask))
+    handler.setFormatter(JsonFormatter(SecretMask(secrets)))  # masks all it writes: no filter
+    # httpx2 logs every upstream request at info; the access line already says it (provider,
+    # model, upstream_ms), and formatting it cost ~3 % of a request's CPU.
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -179,13 +200,23 @@ def configure_logging(
     return handler
 
 
-def log_access(record: RequestRecord, latency: float) -> None:
-    """Write the request's access line (level info; warning for 5xx)."""
+def log_access(
+    record: RequestRecord, latency: float, extra: dict[str, Any] | None = None
+) -> None:
+    """Write the request's access line (level info; warning for 5xx), with ``extra`` fields
+    (the WebSocket route adds its session's)."""
     level = logging.WARNING if record.status >= 500 else logging.INFO
+    fields = record.fields(latency) if extra is None else {**record.fields(latency), **extra}
     access_logger.log(level, "%s %s %s", record.method, record.path, record.status,
-                      extra={"fields": record.fields(latency)})
+                      extra={"fields": fields})
 
 
 def _timestamp(created: float) -> str:
-    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
+    seconds = _second(int(created))
     return f"{seconds}.{int(created % 1 * 1000):03d}Z"
+
+
+@functools.lru_cache(maxsize=4)
+def _second(epoch: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` of a Unix second (remembered: log lines come in runs)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch))

@@ -8,6 +8,9 @@ Counters other parts of the gateway increment (documented here so they stay stab
 
 - ``metrics.rate_limited.labels(scope="key").inc()``: a request refused by the rate limiter
   (``scope``: what was limited, e.g. ``key``, ``ip``, ``model``).
+- ``metrics.rate_limiter_errors.labels(outcome="allowed").inc()``: a rate-limit decision taken
+  without the backend (Redis unreachable): ``allowed`` or ``denied`` as
+  ``OPENRESPONSES_RATE_LIMIT_ON_ERROR`` says, or ``charge_dropped`` (a token charge lost).
 - ``metrics.retries.labels(provider="openai").inc()``: an upstream call retried.
 - ``metrics.breaker_state.labels(provider="openai").set(BREAKER_OPEN)``: a provider's circuit
   breaker state (``BREAKER_CLOSED`` 0, ``BREAKER_HALF_OPEN`` 1, ``BREAKER_OPEN`` 2).
@@ -23,10 +26,12 @@ per provider, further ones are counted as ``other``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
+from prometheus_client.metrics import MetricWrapperBase
 
 from actors import ActorStatistics
 
@@ -40,6 +45,8 @@ _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
                     120.0, 300.0, 600.0)
 _OVERHEAD_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 _MAX_LABEL = 64
+_MAX_CHILDREN = 10_000  # remembered label children; past it the memo starts over
+M = TypeVar("M", bound=MetricWrapperBase)
 
 
 class _ActorCollector:
@@ -77,6 +84,7 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.max_models = max_models
         self._models: dict[str, set[str]] = {}
+        self._children: dict[tuple[int, tuple[str, ...]], MetricWrapperBase] = {}
         self._init_http()
         self._init_upstream()
         self._init_limits()
@@ -118,6 +126,10 @@ class Metrics:
         self.rate_limited = Counter("openresponses_rate_limited",
                                     "Requests refused by the rate limiter.", ["scope"],
                                     registry=reg)
+        self.rate_limiter_errors = Counter(
+            "openresponses_rate_limiter_errors",
+            "Rate-limit decisions taken without the backend (unreachable), by outcome: "
+            "allowed, denied, charge_dropped.", ["outcome"], registry=reg)
         self.retries = Counter("openresponses_upstream_retries", "Upstream calls retried.",
                                ["provider"], registry=reg)
         self.breaker_state = Gauge(
@@ -127,6 +139,17 @@ class Metrics:
         self.breaker_trips = Counter("openresponses_breaker_trips",
                                      "Times a provider's circuit breaker opened.", ["provider"],
                                      registry=reg)
+
+    def child(self, metric: M, *values: str) -> M:
+        """``metric.labels(*values)``, remembered: ``labels`` validates the values and takes
+        a lock on every call, a measurable share of a request's CPU when called per request."""
+        key = (id(metric), values)
+        found = self._children.get(key)
+        if found is None:
+            if len(self._children) >= _MAX_CHILDREN:
+                self._children.clear()
+            found = self._children[key] = metric.labels(*values)
+        return found  # type: ignore[return-value]  # the child of an M is an M
 
     def model_label(self, provider: str, model: str) -> str:
         """``model`` as a label value: truncated, and ``other`` past ``max_models`` distinct

@@ -10,7 +10,7 @@ the call (``tracing.model_call_span``) and bounds every wait by the drain.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol, TypeVar
 
@@ -58,7 +58,7 @@ class Ops:
     async def turn(
         self, provider: str, model: str,
         upstream: AbstractAsyncContextManager[trio.abc.ReceiveChannel[T]],
-    ) -> AsyncIterator[trio.abc.ReceiveChannel[T]]:
+    ) -> AsyncIterator[Watched[T]]:
         """Enter ``upstream`` (one model call's event stream, e.g. ``ActorRef.stream(...)``)
         and yield its channel, observed and bounded by the drain.
 
@@ -71,7 +71,7 @@ class Ops:
         with model_call_span(self.tracer, provider, model) as span:
             try:
                 async with upstream as items:
-                    yield _Watched(self.drain, items, watch)
+                    yield Watched(self.drain, items, watch)
                 outcome = "ok"
             except MailboxFull:
                 outcome, error = "shed", "overloaded"
@@ -101,7 +101,7 @@ class _TurnWatch:
         self.input_tokens = 0
         self.output_tokens = 0
         self.finish: str | None = None
-        metrics.active_streams.labels(provider).inc()
+        metrics.child(metrics.active_streams, provider).inc()
         if record is not None:
             record.provider, record.model = provider, model
 
@@ -114,20 +114,22 @@ class _TurnWatch:
         elif self.first_output is None and isinstance(item, _OUTPUT):
             now = time.perf_counter()
             self.first_output = now - self.started
-            self.metrics.ttft_seconds.labels(self.provider, self.model).observe(self.first_output)
+            metrics = self.metrics
+            metrics.child(metrics.ttft_seconds, self.provider, self.model).observe(
+                self.first_output)
             if self.record is not None and self.record.ttft_seconds is None:
                 self.record.ttft_seconds = now - self.record.started
 
     def close(self, outcome: str) -> None:
         elapsed = time.perf_counter() - self.started
         metrics, provider, model = self.metrics, self.provider, self.model
-        metrics.active_streams.labels(provider).dec()
-        metrics.upstream_seconds.labels(provider, model).observe(elapsed)
-        metrics.model_calls.labels(provider, model, outcome).inc()
+        metrics.child(metrics.active_streams, provider).dec()
+        metrics.child(metrics.upstream_seconds, provider, model).observe(elapsed)
+        metrics.child(metrics.model_calls, provider, model, outcome).inc()
         if self.input_tokens:
-            metrics.tokens.labels(provider, model, "input").inc(self.input_tokens)
+            metrics.child(metrics.tokens, provider, model, "input").inc(self.input_tokens)
         if self.output_tokens:
-            metrics.tokens.labels(provider, model, "output").inc(self.output_tokens)
+            metrics.child(metrics.tokens, provider, model, "output").inc(self.output_tokens)
         record = self.record
         if record is not None:
             record.upstream_seconds += elapsed
@@ -135,16 +137,43 @@ class _TurnWatch:
             record.output_tokens += self.output_tokens
 
 
-class _Watched(trio.abc.ReceiveChannel[T]):
+class Watched(trio.abc.ReceiveChannel[T]):
+    """A model call's items, observed (``_TurnWatch``) and bounded by the drain."""
+
     def __init__(self, drain: Drain, items: trio.abc.ReceiveChannel[T], watch: _TurnWatch) -> None:
         self._drain = drain
         self._items = items
         self._watch = watch
+        self._error: BaseException | None = None  # met by ``ready``, raised by ``receive``
 
     async def receive(self) -> T:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
         item = await self._drain.receive(self._items)
         self._watch.saw(item)
         return item
+
+    def ready(self) -> list[T]:
+        """The items that can be had now without waiting (none if the channel cannot say).
+
+        Lets a consumer handle what arrived together as one batch (one SSE write, not one per
+        event). The end of the stream, or the producer's error, is left for ``receive``.
+        """
+        receive_nowait: Callable[[], T] | None = getattr(self._items, "receive_nowait", None)
+        found: list[T] = []
+        if receive_nowait is None or self._error is not None:
+            return found
+        while True:
+            try:
+                item = receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                return found
+            except Exception as exc:
+                self._error = exc
+                return found
+            self._watch.saw(item)
+            found.append(item)
 
     async def aclose(self) -> None:
         await self._items.aclose()

@@ -46,6 +46,9 @@ def _message(item: Item, developer_role: bool) -> JSON:
     if role == "developer" and not developer_role:
         role = "system"
     content = item.get("content")
+    text = _single_text(content)
+    if text is not None:  # the common case, taken without building parts (long chains)
+        return {"role": role, "content": text}
     if role == "assistant":
         return _assistant_message(content)
     if isinstance(content, str):
@@ -54,6 +57,16 @@ def _message(item: Item, developer_role: bool) -> JSON:
     if all(p["type"] == "text" for p in parts) and (role != "user" or len(parts) <= 1):
         return {"role": role, "content": "\n\n".join(p["text"] for p in parts)}
     return {"role": role, "content": parts}
+
+
+def _single_text(content: Any) -> str | None:
+    """The text of content that is one text part (what the general path makes of it for any
+    role), else None."""
+    if isinstance(content, list) and len(content) == 1:
+        part = content[0]
+        if isinstance(part, dict) and part.get("type") in _TEXT_PARTS:
+            return str(part.get("text", ""))
+    return None
 
 
 def _assistant_message(content: Any) -> JSON:

@@ -12,7 +12,7 @@ from typing import Any, Literal, Protocol
 
 import attrs
 
-from openresponses.keys import KeyRecord
+from openresponses.keys import KeyChange, KeyRecord
 from openresponses.store.background import BackgroundStore
 from openresponses.store.conversations import ConversationStore
 
@@ -38,6 +38,14 @@ class ItemsPage:
     data: list[dict[str, Any]]
     first_id: str | None
     last_id: str | None
+    has_more: bool
+
+
+@attrs.frozen
+class ResponsesPage:
+    """One page of an owner's stored responses, in the order asked for."""
+
+    records: list[StoredResponse]
     has_more: bool
 
 
@@ -110,6 +118,23 @@ class Store(ConversationStore, BackgroundStore, Protocol):
         """
         ...
 
+    def list_responses(
+        self,
+        owner: str,
+        *,
+        limit: int,
+        order: Order,
+        after: str | None,
+        model: str | None,
+        status: str | None,
+        metadata: dict[str, str],
+    ) -> ResponsesPage:
+        """The owner's stored responses by creation time (ties broken by id), filtered by
+        ``model`` (the Response's ``model`` as the client named it), ``status`` and every
+        ``metadata`` pair; ``after`` is a response id (unknown: an empty page). For the console.
+        """
+        ...
+
     # -- gateway keys (stored by hash; see openresponses.keys) ----------------------------
 
     def save_key(self, record: KeyRecord) -> None:
@@ -126,6 +151,11 @@ class Store(ConversationStore, BackgroundStore, Protocol):
 
     def revoke_key(self, key_id: str) -> KeyRecord | None:
         """Mark the key revoked (idempotent); its updated record, or None if unknown."""
+        ...
+
+    def update_key(self, key_id: str, change: KeyChange) -> KeyRecord | None:
+        """Make ``change`` (name, allowed globs, some limits) in one transaction; the updated
+        record, or None if unknown. Concurrent changes to different fields both hold."""
         ...
 
     # -- chat completions (``store: true`` on /v1/chat/completions) ------------------------
@@ -198,15 +228,18 @@ def check_page_args(limit: int, order: str) -> None:
 
 
 def open_store(url: str) -> Store:
-    """Open the store a URL names, creating the database (and its directory) if needed.
+    """Open the store a URL names, creating the database (and its directory, or its schema)
+    if needed, and migrating its schema.
 
-    ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or ``sqlite:///:memory:``.
-    Raises ``ValueError`` for any other URL; the message names only the scheme, never the rest
-    (a database URL may carry a password).
+    ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or ``sqlite:///:memory:``;
+    ``postgresql://user:password@host:5432/db`` (or ``postgres://``), with
+    ``?options=-c%20search_path%3Dschema`` to pick a schema. Raises ``ValueError`` for any other
+    URL; the message names only the scheme, never the rest (a database URL may carry a
+    password).
     """
     scheme, sep, _ = url.partition("://")
     if not sep:
-        raise ValueError("store URL must look like sqlite:///path/to/file.db")
+        raise ValueError("store URL must look like sqlite:///path/to/file.db or postgresql://…")
     if scheme == "sqlite":
         from openresponses.store.sqlite import SqliteStore
 
@@ -214,4 +247,10 @@ def open_store(url: str) -> Store:
         if path == url or not path:
             raise ValueError("sqlite store URL must look like sqlite:///path/to/file.db")
         return SqliteStore(path)
-    raise ValueError(f"unsupported store URL scheme {scheme!r}: supported is 'sqlite'")
+    if scheme in ("postgresql", "postgres"):
+        from openresponses.store.postgres import PostgresStore
+
+        return PostgresStore(url)
+    raise ValueError(
+        f"unsupported store URL scheme {scheme!r}: supported are 'sqlite' and 'postgresql'"
+    )

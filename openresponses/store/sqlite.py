@@ -11,6 +11,11 @@ connection is used by one thread at a time (``check_same_thread=False``).
 ``:memory:`` opens a shared-cache in-memory database that every connection of this store sees;
 shared-cache locks are table locks that ``busy_timeout`` does not cover, so in that mode every
 call is serialized by one lock (it is for tests).
+
+The statements live by concern: responses (``sqlite_responses.py``, the console's listing in
+``sqlite_listing.py``), chat completions (``sqlite_chat.py``), keys (``sqlite_keys.py``),
+conversations (``sqlite_conversations.py``), background events, jobs and secrets
+(``sqlite_events.py``); the schema versions in ``sqlite_migrations.py``.
 """
 
 from __future__ import annotations
@@ -25,18 +30,17 @@ from typing import Any
 
 import orjson
 
-from openresponses.keys import KeyRecord
+from openresponses.keys import KeyChange, KeyRecord
 from openresponses.store.base import (
     ChatCompletionsPage,
     ItemsPage,
     Order,
+    ResponsesPage,
     StoredChatCompletion,
     StoredResponse,
-    check_page_args,
     validate_record,
 )
 from openresponses.store.sqlite_chat import (
-    CHAT_MIGRATION,
     DELETE_CHAT,
     GET_CHAT,
     UPDATE_CHAT_METADATA,
@@ -45,79 +49,25 @@ from openresponses.store.sqlite_chat import (
     list_chats,
     page_messages,
 )
-from openresponses.store.sqlite_conversations import (
-    CONVERSATIONS_MIGRATION,
-    SqliteConversations,
-)
-from openresponses.store.sqlite_events import EVENTS_MIGRATION, SqliteEvents
+from openresponses.store.sqlite_conversations import SqliteConversations
+from openresponses.store.sqlite_events import SqliteEvents
 from openresponses.store.sqlite_keys import (
     FIND_KEY,
     GET_KEY,
-    KEYS_MIGRATION,
     LIST_KEYS,
     REVOKE_KEY,
     insert_key,
     key_from_row,
+    update_key,
 )
+from openresponses.store.sqlite_listing import list_responses
+from openresponses.store.sqlite_migrations import MIGRATIONS as MIGRATIONS
+from openresponses.store.sqlite_migrations import SCHEMA_VERSION as SCHEMA_VERSION
+from openresponses.store.sqlite_migrations import migrate
+from openresponses.store.sqlite_responses import MAX_CHAIN_DEPTH as MAX_CHAIN_DEPTH
+from openresponses.store.sqlite_responses import load_chain, page_items, upsert
 
-# Ordered schema migrations: applying MIGRATIONS[n] takes ``PRAGMA user_version`` from n to n+1.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        """CREATE TABLE responses (
-            id TEXT PRIMARY KEY,
-            owner TEXT NOT NULL,
-            previous_response_id TEXT,
-            created_at INTEGER NOT NULL,
-            body BLOB NOT NULL
-        )""",
-        "CREATE INDEX responses_owner_created ON responses (owner, created_at)",
-        """CREATE TABLE input_items (
-            response_id TEXT NOT NULL REFERENCES responses (id) ON DELETE CASCADE,
-            position INTEGER NOT NULL,
-            item_id TEXT NOT NULL,
-            body BLOB NOT NULL,
-            PRIMARY KEY (response_id, position)
-        ) WITHOUT ROWID""",
-        "CREATE UNIQUE INDEX input_items_item_id ON input_items (response_id, item_id)",
-    ),
-    CHAT_MIGRATION,  # version 2: stored chat completions (sqlite_chat.py)
-    KEYS_MIGRATION,  # version 3: gateway keys (sqlite_keys.py)
-    CONVERSATIONS_MIGRATION,  # version 4: conversations (sqlite_conversations.py)
-    EVENTS_MIGRATION,  # version 5: background events, jobs, secrets (sqlite_events.py)
-)
-SCHEMA_VERSION = len(MIGRATIONS)
-MAX_CHAIN_DEPTH = 10_000  # a guard against a cycle made by re-saving an ancestor, not a limit
 _IDLE_READERS = 16
-
-_UPSERT = """
-INSERT INTO responses (id, owner, previous_response_id, created_at, body)
-VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET
-    previous_response_id = excluded.previous_response_id,
-    created_at = excluded.created_at,
-    body = excluded.body
-WHERE responses.owner = excluded.owner
-"""
-
-# Rows of the chain and of their input items in one statement: a response row has position -1
-# and comes before its items; responses come oldest (deepest) first.
-_CHAIN = """
-WITH RECURSIVE chain (id, previous_response_id, created_at, body, depth) AS (
-    SELECT id, previous_response_id, created_at, body, 0
-    FROM responses WHERE id = :id AND owner = :owner
-    UNION ALL
-    SELECT r.id, r.previous_response_id, r.created_at, r.body, c.depth + 1
-    FROM chain AS c JOIN responses AS r ON r.id = c.previous_response_id
-    WHERE r.owner = :owner AND c.depth < :max_depth
-)
-SELECT c.depth, -1, c.id, c.previous_response_id, c.created_at, c.body FROM chain AS c
-UNION ALL
-SELECT c.depth, i.position, i.item_id, NULL, NULL, i.body
-FROM chain AS c JOIN input_items AS i ON i.response_id = c.id
-ORDER BY 1 DESC, 2 ASC
-"""
-
-_CURSOR = "(SELECT position FROM input_items WHERE response_id = :id AND item_id = :{name})"
 
 
 class SqliteStore(SqliteConversations, SqliteEvents):
@@ -155,7 +105,7 @@ class SqliteStore(SqliteConversations, SqliteEvents):
         if not self._memory:
             self._writer.execute("PRAGMA journal_mode = WAL")
         with self._write_lock:
-            _migrate(self._writer)
+            migrate(self._writer)
 
     # -- connections -------------------------------------------------------------------------
 
@@ -206,7 +156,7 @@ class SqliteStore(SqliteConversations, SqliteEvents):
                 raise
             conn.execute("COMMIT")
 
-    # -- Store -------------------------------------------------------------------------------
+    # -- responses (statements in sqlite_responses.py) ---------------------------------------
 
     def save_batch(self, records: Sequence[StoredResponse]) -> None:
         for record in records:
@@ -215,10 +165,11 @@ class SqliteStore(SqliteConversations, SqliteEvents):
             return
         with self._transaction() as conn:
             for record in records:
-                _upsert(conn, record)
+                upsert(conn, record)
 
     def get(self, owner: str, response_id: str) -> StoredResponse | None:
-        found = self._chain(owner, response_id, max_depth=0)
+        with self._reader() as conn:
+            found = load_chain(conn, owner, response_id, max_depth=0)
         return found[0] if found else None
 
     def delete(self, owner: str, response_id: str) -> bool:
@@ -229,31 +180,8 @@ class SqliteStore(SqliteConversations, SqliteEvents):
             return cursor.rowcount > 0
 
     def chain(self, owner: str, response_id: str) -> list[StoredResponse] | None:
-        return self._chain(owner, response_id, max_depth=MAX_CHAIN_DEPTH)
-
-    def _chain(
-        self, owner: str, response_id: str, *, max_depth: int
-    ) -> list[StoredResponse] | None:
-        params = {"id": response_id, "owner": owner, "max_depth": max_depth}
         with self._reader() as conn:
-            rows = conn.execute(_CHAIN, params).fetchall()
-        if not rows:
-            return None
-        chain: list[StoredResponse] = []
-        for _depth, position, row_id, previous, created_at, body in rows:
-            if position == -1:
-                record = StoredResponse(
-                    id=row_id,
-                    owner=owner,
-                    response=orjson.loads(body),
-                    input_items=[],
-                    previous_response_id=previous,
-                    created_at=created_at,
-                )
-                chain.append(record)
-            else:
-                chain[-1].input_items.append(orjson.loads(body))
-        return chain
+            return load_chain(conn, owner, response_id, max_depth=MAX_CHAIN_DEPTH)
 
     def input_items(
         self,
@@ -265,25 +193,24 @@ class SqliteStore(SqliteConversations, SqliteEvents):
         after: str | None,
         before: str | None,
     ) -> ItemsPage | None:
-        check_page_args(limit, order)
-        backwards = before is not None and after is None  # the page nearest the before-cursor
-        sql = _page_sql(
-            order, after=after is not None, before=before is not None, backwards=backwards
-        )
-        params = {"id": response_id, "owner": owner, "after": after, "before": before}
         with self._reader() as conn:
-            rows = conn.execute(sql, {**params, "limit": limit + 1}).fetchall()
-        if not rows:
-            return None
-        found = [(item_id, body) for item_id, body in rows if item_id is not None]
-        has_more = len(found) > limit
-        found = found[:limit]
-        if backwards:
-            found.reverse()
-        data = [orjson.loads(body) for _, body in found]
-        first_id = found[0][0] if found else None
-        last_id = found[-1][0] if found else None
-        return ItemsPage(data=data, first_id=first_id, last_id=last_id, has_more=has_more)
+            return page_items(conn, owner, response_id, limit=limit, order=order, after=after,
+                              before=before)
+
+    def list_responses(
+        self,
+        owner: str,
+        *,
+        limit: int,
+        order: Order,
+        after: str | None,
+        model: str | None,
+        status: str | None,
+        metadata: dict[str, str],
+    ) -> ResponsesPage:
+        with self._reader() as conn:  # the statement is in sqlite_listing.py
+            return list_responses(conn, owner, limit=limit, order=order, after=after,
+                                  model=model, status=status, metadata=metadata)
 
     # -- gateway keys (statements in sqlite_keys.py) -----------------------------------------
 
@@ -305,6 +232,10 @@ class SqliteStore(SqliteConversations, SqliteEvents):
             conn.execute(REVOKE_KEY, (key_id,))
             row = conn.execute(GET_KEY, (key_id,)).fetchone()
         return key_from_row(row) if row else None
+
+    def update_key(self, key_id: str, change: KeyChange) -> KeyRecord | None:
+        with self._transaction() as conn:
+            return update_key(conn, key_id, change)
 
     # -- chat completions (statements in sqlite_chat.py) -------------------------------------
 
@@ -361,65 +292,3 @@ class SqliteStore(SqliteConversations, SqliteEvents):
         with self._write_lock:
             self._writer.close()
 
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Bring the schema to ``SCHEMA_VERSION``, in one transaction (safe if processes race)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        (version,) = conn.execute("PRAGMA user_version").fetchone()
-        if version > SCHEMA_VERSION:
-            raise RuntimeError(
-                f"store schema version {version} is newer than this gateway's ({SCHEMA_VERSION})"
-            )
-        for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
-            for statement in statements:
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {number}")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def _upsert(conn: sqlite3.Connection, record: StoredResponse) -> None:
-    cursor = conn.execute(
-        _UPSERT,
-        (
-            record.id,
-            record.owner,
-            record.previous_response_id,
-            record.created_at,
-            orjson.dumps(record.response),
-        ),
-    )
-    if cursor.rowcount == 0:
-        raise ValueError(f"response id {record.id} already belongs to another owner")
-    conn.execute("DELETE FROM input_items WHERE response_id = ?", (record.id,))
-    conn.executemany(
-        "INSERT INTO input_items (response_id, position, item_id, body) VALUES (?, ?, ?, ?)",
-        [
-            (record.id, position, item["id"], orjson.dumps(item))
-            for position, item in enumerate(record.input_items)
-        ],
-    )
-
-
-def _page_sql(order: Order, *, after: bool, before: bool, backwards: bool) -> str:
-    """The page query: the response row LEFT JOIN the items in range, ``limit`` + 1 of them.
-
-    No row at all means the response is unknown for the owner; one row of NULLs, no items.
-    """
-    onward, back = (">", "<") if order == "asc" else ("<", ">")
-    conditions = ""
-    if after:
-        conditions += f" AND i.position {onward} {_CURSOR.format(name='after')}"
-    if before:
-        conditions += f" AND i.position {back} {_CURSOR.format(name='before')}"
-    direction = "ASC" if (order == "asc") != backwards else "DESC"
-    return f"""
-        SELECT i.item_id, i.body FROM responses AS r
-        LEFT JOIN input_items AS i ON i.response_id = r.id{conditions}
-        WHERE r.id = :id AND r.owner = :owner
-        ORDER BY i.position {direction} LIMIT :limit
-    """

@@ -97,6 +97,7 @@ async def test_list_filters_by_metadata_and_pages(client: openai.OpenAI) -> None
             messages=[{"role": "user", "content": f"q{n}"}],
             metadata={"parity": "even" if n % 2 == 0 else "odd", "n": str(n)})
         ids.append(created.id)
+    assert ids == sorted(ids)  # the gateway's ids sort by creation time, as the list does
     even = await in_thread(client.chat.completions.list, metadata={"parity": "even"})
     assert [c.id for c in even.data] == [ids[0], ids[2], ids[4]]
     both = await in_thread(client.chat.completions.list,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,10 +26,12 @@ from openresponses.keys import KeyRecord
 from openresponses.store.base import (
     ChatCompletionsPage,
     ItemsPage,
+    Store,
     StoredChatCompletion,
     StoredResponse,
+    open_store,
 )
-from openresponses.store.sqlite import SqliteStore
+from tests.openresponses.store.backends import FILE_BACKENDS, backend_url
 
 
 class Boom(Exception):
@@ -37,10 +39,10 @@ class Boom(Exception):
 
 
 class RecordingStore:
-    """A SqliteStore that records batches, can hold a write at a gate, and can fail one."""
+    """A store that records batches, can hold a write at a gate, and can fail one."""
 
-    def __init__(self, path: str = ":memory:") -> None:
-        self.inner = SqliteStore(path)
+    def __init__(self, url: str) -> None:
+        self.inner = open_store(url)
         self.batches: list[list[str]] = []
         self.gate: threading.Event | None = None  # when set, writes wait for it
         self.fail_ids: set[str] = set()  # a batch holding any of these raises Boom
@@ -126,6 +128,13 @@ class RecordingStore:
         return getattr(self.inner, name)
 
 
+@pytest.fixture(params=FILE_BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Every test runs on a SQLite file and on a PostgreSQL schema of its own."""
+    with backend_url(request.param, tmp_path) as url:
+        yield url
+
+
 def record(
     response_id: str, *, previous: str | None = None, owner: str = "alice"
 ) -> StoredResponse:
@@ -149,8 +158,8 @@ async def save_many(ref: ActorRef[StorageMessage], ids: Sequence[str]) -> None:
             nursery.start_soon(ref.ask, SaveResponse(record(response_id)))
 
 
-async def test_concurrent_saves_share_few_transactions() -> None:
-    store = RecordingStore()
+async def test_concurrent_saves_share_few_transactions(store_url: str) -> None:
+    store = RecordingStore(store_url)
     store.gate = threading.Event()
     ids = [f"resp_{n}" for n in range(100)]
     async with started(lambda: actor_of(store), mailbox_size=256) as ref:
@@ -164,16 +173,18 @@ async def test_concurrent_saves_share_few_transactions() -> None:
         assert found == record("resp_99")
 
 
-async def test_get_right_after_save_sees_the_record(tmp_path: Path) -> None:
-    store = RecordingStore(str(tmp_path / "store.db"))
+async def test_get_right_after_save_sees_the_record(store_url: str) -> None:
+    store = RecordingStore(store_url)
     async with started(lambda: actor_of(store)) as ref:
         for n in range(20):
             await ref.ask(SaveResponse(record(f"resp_{n}")))
             assert await ref.ask(GetResponse("alice", f"resp_{n}")) == record(f"resp_{n}")
 
 
-async def test_failed_write_fails_every_asker_of_its_batch_and_actor_serves_on() -> None:
-    store = RecordingStore()
+async def test_failed_write_fails_every_asker_of_its_batch_and_actor_serves_on(
+    store_url: str,
+) -> None:
+    store = RecordingStore(store_url)
     store.gate = threading.Event()
     store.fail_ids = {"resp_bad"}
     outcomes: dict[str, str] = {}
@@ -209,8 +220,8 @@ async def test_failed_write_fails_every_asker_of_its_batch_and_actor_serves_on()
         assert await ref.ask(GetResponse("alice", "resp_after")) is not None
 
 
-async def test_invalid_record_fails_only_its_own_save() -> None:
-    store = RecordingStore()
+async def test_invalid_record_fails_only_its_own_save(store_url: str) -> None:
+    store = RecordingStore(store_url)
     bad = StoredResponse(
         id="resp_bad",
         owner="alice",
@@ -226,8 +237,8 @@ async def test_invalid_record_fails_only_its_own_save() -> None:
         assert store.batches == [["resp_good"]]
 
 
-async def test_cancelled_asker_does_not_stop_its_write() -> None:
-    store = RecordingStore()
+async def test_cancelled_asker_does_not_stop_its_write(store_url: str) -> None:
+    store = RecordingStore(store_url)
     store.gate = threading.Event()
     async with started(lambda: actor_of(store)) as ref:
         with trio.move_on_after(0.05) as scope:
@@ -239,8 +250,8 @@ async def test_cancelled_asker_does_not_stop_its_write() -> None:
         assert store.batches == [["resp_1"], ["resp_2"]]
 
 
-async def test_delete_comes_after_saves_asked_before_it() -> None:
-    store = RecordingStore()
+async def test_delete_comes_after_saves_asked_before_it(store_url: str) -> None:
+    store = RecordingStore(store_url)
     store.gate = threading.Event()
     async with started(lambda: actor_of(store)) as ref:
         async with trio.open_nursery() as nursery:
@@ -253,9 +264,8 @@ async def test_delete_comes_after_saves_asked_before_it() -> None:
         assert await ref.ask(GetResponse("alice", "resp_1")) is None
 
 
-async def test_stop_writes_pending_saves_and_closes_the_store(tmp_path: Path) -> None:
-    path = str(tmp_path / "store.db")
-    store = RecordingStore(path)
+async def test_stop_writes_pending_saves_and_closes_the_store(store_url: str) -> None:
+    store = RecordingStore(store_url)
     store.gate = threading.Event()
     async with started(lambda: actor_of(store)) as ref:
         async with trio.open_nursery() as nursery:
@@ -267,7 +277,7 @@ async def test_stop_writes_pending_saves_and_closes_the_store(tmp_path: Path) ->
             await trio.testing.wait_all_tasks_blocked()
             store.gate.set()
     assert store.closed
-    reopened = SqliteStore(path)
+    reopened = open_store(store_url)
     try:
         assert reopened.get("alice", "resp_first") is not None
         assert reopened.get("alice", "resp_pending") is not None
@@ -275,8 +285,8 @@ async def test_stop_writes_pending_saves_and_closes_the_store(tmp_path: Path) ->
         reopened.close()
 
 
-async def test_chain_and_input_items_are_read_through_the_actor() -> None:
-    store = RecordingStore()
+async def test_chain_and_input_items_are_read_through_the_actor(store_url: str) -> None:
+    store = RecordingStore(store_url)
     async with started(lambda: actor_of(store)) as ref:
         await ref.ask(SaveResponse(record("resp_0")))
         await ref.ask(SaveResponse(record("resp_1", previous="resp_0")))
@@ -292,7 +302,7 @@ async def test_chain_and_input_items_are_read_through_the_actor() -> None:
 
 
 async def test_store_that_cannot_open_fails_the_start() -> None:
-    def broken() -> SqliteStore:
+    def broken() -> Store:
         raise RuntimeError("store schema version 9 is newer than this gateway's (1)")
 
     async with open_supervisor() as supervisor:
@@ -300,9 +310,8 @@ async def test_store_that_cannot_open_fails_the_start() -> None:
             await supervisor.start(lambda: StorageActor(broken), name="storage")
 
 
-async def test_teardown_by_cancellation_finishes_the_write_and_closes(tmp_path: Path) -> None:
-    path = str(tmp_path / "store.db")
-    store = RecordingStore(path)
+async def test_teardown_by_cancellation_finishes_the_write_and_closes(store_url: str) -> None:
+    store = RecordingStore(store_url)
     store.gate = threading.Event()
     with trio.CancelScope() as cancel:
         async with started(lambda: actor_of(store)) as ref:
@@ -312,7 +321,7 @@ async def test_teardown_by_cancellation_finishes_the_write_and_closes(tmp_path: 
                 cancel.cancel()  # tears the actor down without on_stop
                 threading.Timer(0.05, store.gate.set).start()
     assert store.closed
-    reopened = SqliteStore(path)
+    reopened = open_store(store_url)
     try:
         assert reopened.get("alice", "resp_first") == record("resp_first")
     finally:

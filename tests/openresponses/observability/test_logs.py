@@ -109,3 +109,26 @@ def test_key_hash_prefix_never_returns_the_token() -> None:
     assert "my-token" not in prefix
     assert key_hash_prefix("Basic abc") is None
     assert key_hash_prefix(None) is None
+
+
+def test_a_masked_string_is_remembered_and_still_masked() -> None:
+    mask = SecretMask([SECRET])
+    assert mask(f"key {SECRET}") == mask(f"key {SECRET}") == "key [redacted]"
+    long = "x" * 300 + SECRET  # past the remembered length: masked all the same
+    assert SECRET not in mask(long)
+
+
+def test_httpx2_request_lines_are_not_logged() -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level, logging.getLogger("httpx2").level)
+    try:
+        configure_logging([], stream=stream)
+        logging.getLogger("httpx2").info("HTTP Request: POST http://upstream 200 OK")
+        logging.getLogger("httpx2").warning("a warning still goes out")
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        logging.getLogger("httpx2").setLevel(saved[2])
+    assert "HTTP Request" not in stream.getvalue()
+    assert "a warning still goes out" in stream.getvalue()

@@ -53,3 +53,15 @@ def test_model_labels_are_bounded_per_provider() -> None:
     assert metrics.model_label("openai", "c") == "c"
     assert metrics.model_label("openai", "x" * 500) == "x" * 64
     assert metrics.model_label("openai", "y") == "other"
+
+
+def test_label_children_are_remembered_and_count_like_labels() -> None:
+    metrics = Metrics()
+    child = metrics.child(metrics.requests, "/v1/responses", "POST", "groq", "200")
+    assert metrics.child(metrics.requests, "/v1/responses", "POST", "groq", "200") is child
+    child.inc()
+    metrics.requests.labels("/v1/responses", "POST", "groq", "200").inc()
+    labels = {"route": "/v1/responses", "method": "POST", "provider": "groq", "status": "200"}
+    assert metrics.sample("openresponses_http_requests_total", labels) == 2
+    second = metrics.child(metrics.requests, "/v1/responses", "POST", "groq", "500")
+    assert second is not child

@@ -101,3 +101,56 @@ async def test_the_drain_bounds_waits_on_the_upstream(autojump_clock: trio.abc.C
             await upstream.receive()
     assert trio.current_time() == pytest.approx(3)
     send.close()
+
+
+async def test_ready_hands_over_what_waits_and_leaves_the_end_to_receive() -> None:
+    ops = Ops()
+    items = (me.Usage(input_tokens=2, output_tokens=1), me.TextDelta("k", "a"),
+             me.TextDelta("k", "b"))
+    async with ops.turn("groq", "m", stream_of(*items)) as upstream:
+        assert await upstream.receive() == items[0]
+        assert upstream.ready() == list(items[1:])  # counted like received items
+        assert upstream.ready() == []
+        with pytest.raises(trio.EndOfChannel):
+            await upstream.receive()
+    assert sample(ops, "openresponses_tokens_total", direction="input", **CALL) == 2
+    assert sample(ops, "openresponses_time_to_first_token_seconds_count", **CALL) == 1
+
+
+class _Failing(trio.abc.ReceiveChannel[object]):
+    """Items, then the producer's error (as an actor stream ends), without waiting."""
+
+    def __init__(self, *items: object) -> None:
+        self.items = list(items)
+
+    def receive_nowait(self) -> object:
+        if self.items:
+            return self.items.pop(0)
+        raise RuntimeError("upstream broke")
+
+    async def receive(self) -> object:
+        await trio.lowlevel.checkpoint()
+        return self.receive_nowait()
+
+    async def aclose(self) -> None:
+        await trio.lowlevel.checkpoint()
+
+
+async def test_an_error_met_by_ready_is_raised_by_the_next_receive() -> None:
+    @asynccontextmanager
+    async def failing() -> AsyncIterator[trio.abc.ReceiveChannel[object]]:
+        yield _Failing(me.TextDelta("k", "a"), me.TextDelta("k", "b"))
+
+    ops = Ops()
+    seen: list[object] = []
+
+    async def consume() -> None:
+        async with ops.turn("groq", "m", failing()) as upstream:
+            seen.append(upstream.ready())
+            seen.append(upstream.ready())  # the error waits for receive
+            await upstream.receive()
+
+    with pytest.raises(RuntimeError, match="upstream broke"):
+        await consume()
+    assert seen == [[me.TextDelta("k", "a"), me.TextDelta("k", "b")], []]
+    assert sample(ops, "openresponses_model_calls_total", outcome="error", **CALL) == 1

@@ -71,6 +71,17 @@ def test_easy_message_without_type_and_string_content() -> None:
     assert body["messages"] == [{"role": "user", "content": "plain"}]
 
 
+@pytest.mark.parametrize(("role", "kind", "sent_role"), [
+    ("user", "input_text", "user"), ("system", "input_text", "system"),
+    ("developer", "input_text", "system"), ("assistant", "output_text", "assistant"),
+])
+def test_a_single_text_part_becomes_a_plain_string_for_every_role(
+    role: str, kind: str, sent_role: str
+) -> None:
+    item = {"type": "message", "role": role, "content": [{"type": kind, "text": "one part"}]}
+    assert build(input=[item])["messages"] == [{"role": sent_role, "content": "one part"}]
+
+
 def test_assistant_output_text_becomes_a_plain_string_and_refusal_a_field() -> None:
     items = [
         {
