@@ -176,6 +176,21 @@ async def _answer(actor: Actor[Any], message: object, reply: Reply[Any]) -> None
         reply.set_value(result)
 
 
+def _forward(reply: StreamReply, item: object) -> bool:
+    """Hand ``item`` to the consumer without a scheduler round trip if the channel has room.
+
+    The producer's source (a network read) is itself a checkpoint, so skipping the send's
+    checkpoint only lets items that are ready together reach the consumer in one wake-up
+    (bench/results/2026-11-25-perf.md: -17 % instructions per streamed request). False if the
+    channel is full: the caller then waits on ``send`` (backpressure).
+    """
+    try:
+        reply.items.send_nowait(item)
+    except trio.WouldBlock:
+        return False
+    return True
+
+
 async def _produce(actor: Actor[Any], message: object, reply: StreamReply) -> None:
     """Run the handler of a stream ask and forward its items to the consumer.
 
@@ -190,7 +205,8 @@ async def _produce(actor: Actor[Any], message: object, reply: StreamReply) -> No
         try:
             async for item in items:
                 try:
-                    await reply.items.send(item)
+                    if not _forward(reply, item):
+                        await reply.items.send(item)
                 except trio.BrokenResourceError:
                     break
         finally:
