@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -69,8 +70,9 @@ def _callgrind(pid: int, *args: str) -> str:
     return done.stdout
 
 
-def _instructions(out_dir: Path, pid: int) -> int:
-    """Instructions counted since the last zeroing: dump, then sum the dumps' totals."""
+def _instructions(out_dir: Path, pid: int, keep: Path | None) -> int:
+    """Instructions counted since the last zeroing: dump, then sum the dumps' totals; the
+    dumps are moved to ``keep`` (for ``callgrind_annotate``) if given."""
     for old in out_dir.glob(f"callgrind.out.{pid}.*"):
         old.unlink()
     _callgrind(pid, "--dump")
@@ -78,6 +80,9 @@ def _instructions(out_dir: Path, pid: int) -> int:
     for dump in out_dir.glob(f"callgrind.out.{pid}*"):
         if dump.name == f"callgrind.out.{pid}":
             continue
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            shutil.copy(dump, keep / dump.name)
         match = re.search(r"^(?:summary|totals): (\d+)", dump.read_text(errors="replace"),
                           re.MULTILINE)
         total += int(match.group(1)) if match else 0
@@ -95,7 +100,8 @@ def measure(server: Server, scenario: Scenario, args: argparse.Namespace,
         _callgrind(server.pid, "--instr=on")
         _callgrind(server.pid, "--zero")
         errors += trio.run(drive, server, scenario, requests, conc)
-        row["minstr_per_req"] = round(_instructions(out_dir, server.pid) / requests / 1e6, 3)
+        total = _instructions(out_dir, server.pid, args.keep_callgrind)
+        row["minstr_per_req"] = round(total / requests / 1e6, 3)
         _callgrind(server.pid, "--instr=off")
     else:
         samples = []
@@ -131,6 +137,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--rounds", type=int, default=3, help="process-CPU rounds (median)")
     p.add_argument("--callgrind", action="store_true", help="count instructions instead")
+    p.add_argument("--keep-callgrind", type=Path, default=None, metavar="DIR",
+                   help="copy each point's callgrind dump into DIR (for callgrind_annotate)")
+    p.add_argument("--no-store", action="store_true",
+                   help="send store: false (diagnosis: what storing costs)")
     p.add_argument("--growth", action="store_true",
                    help="instead: the growth points (chain depth, input size; bench.growth)")
     p.add_argument("--growth-reps", type=int, default=100)
@@ -178,7 +188,8 @@ def main(argv: Sequence[str]) -> int:
             server = _starter(name, wrap)(workdir / name, upstream)
             try:
                 for stream in modes:
-                    row = measure(server, Scenario(args.scenario, stream), args, workdir)
+                    scenario = Scenario(args.scenario, stream, store=not args.no_store)
+                    row = measure(server, scenario, args, workdir)
                     log(f"  {row}")
                     rows.append(row)
             finally:

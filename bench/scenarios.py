@@ -26,6 +26,7 @@ class Scenario:
     key: str  # responses-chat | responses-anthropic | chat
     stream: bool
     model: str = "fake-c20"  # upstream model name (knobs: bench.payloads)
+    store: bool = True  # the gateways' ``store`` (False: diagnosis of what storing costs)
 
     @property
     def name(self) -> str:
@@ -51,7 +52,7 @@ class Scenario:
         return Request("/v1/chat/completions", body)
 
     def _responses_body(self, prefix: str) -> dict[str, Any]:
-        return {"model": prefix + self.model, "input": PROMPT, "store": True,
+        return {"model": prefix + self.model, "input": PROMPT, "store": self.store,
                 "stream": self.stream}
 
 

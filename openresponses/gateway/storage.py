@@ -61,6 +61,7 @@ from openresponses.gateway.storage_conversations import (
     conversation_store_call,
 )
 from openresponses.gateway.storage_listing import ListResponses
+from openresponses.gateway.storage_thread import run_in_worker
 from openresponses.keys import KeyChange, KeyRecord
 from openresponses.schema.model_call import Item
 from openresponses.store.base import ItemsPage, Store, StoredResponse, validate_record
@@ -261,18 +262,25 @@ class StorageActor(Actor[StorageMessage]):
         Shielded: once taken, a batch is written and answered even if the caller is cancelled.
         """
         with trio.CancelScope(shield=True):
-            async with self._flush_lock:
+            lock = self._flush_lock
+            try:
+                lock.acquire_nowait()  # the usual case: no scheduler round trip
+            except trio.WouldBlock:
+                await lock.acquire()
+            try:
                 batch, self._pending = self._pending, []
                 if not batch:
                     return
                 records = [pending.record for pending in batch]
                 try:
-                    await self._call(lambda store: store.save_batch(records))
+                    await self._call(lambda store: store.save_batch(records), light=True)
                 except Exception as exc:
                     _answer(batch, exc)
                 else:
                     self._chains.written([record.id for record in records])
                     _answer(batch, None)
+            finally:
+                lock.release()
 
     async def _delete(self, owner: str, response_id: str) -> bool:
         """Write the saves asked so far, then delete. Cancellation: the delete, once begun in
@@ -348,16 +356,21 @@ class StorageActor(Actor[StorageMessage]):
         return await self._call(call, limiter=self._readers)
 
     async def _call(
-        self, call: Callable[[Store], T], *, limiter: trio.CapacityLimiter | None = None
+        self, call: Callable[[Store], T], *, limiter: trio.CapacityLimiter | None = None,
+        light: bool = False,
     ) -> T:
         """Run ``call(store)`` in a worker thread; the store stays open until it returns.
 
-        Raises ``StorageStopped`` once the store is closed. Cancellation: a call already
-        running in its thread is waited for, never abandoned.
+        ``light``: through ``storage_thread.run_in_worker`` (no limiter: for the group
+        commits, one at a time under the flush lock). Raises ``StorageStopped`` once the
+        store is closed. Cancellation: a call already running in its thread is waited for,
+        never abandoned.
         """
         store = self._open()
         self._calls += 1
         try:
+            if light:
+                return await run_in_worker(functools.partial(call, store))
             return await trio.to_thread.run_sync(
                 call, store, limiter=limiter, abandon_on_cancel=False
             )

@@ -65,7 +65,7 @@ from openresponses.store.sqlite_migrations import MIGRATIONS as MIGRATIONS
 from openresponses.store.sqlite_migrations import SCHEMA_VERSION as SCHEMA_VERSION
 from openresponses.store.sqlite_migrations import migrate
 from openresponses.store.sqlite_responses import MAX_CHAIN_DEPTH as MAX_CHAIN_DEPTH
-from openresponses.store.sqlite_responses import load_chain, page_items, upsert
+from openresponses.store.sqlite_responses import load_chain, page_items, upsert_batch
 
 _IDLE_READERS = 16
 
@@ -164,8 +164,7 @@ class SqliteStore(SqliteConversations, SqliteEvents):
         if not records:
             return
         with self._transaction() as conn:
-            for record in records:
-                upsert(conn, record)
+            upsert_batch(conn, records)
 
     def get(self, owner: str, response_id: str) -> StoredResponse | None:
         with self._reader() as conn:

@@ -1,7 +1,7 @@
 """Responses and their input items in SQLite: the schema (one migration) and the statements.
 
-Bodies are orjson BLOBs. A response is upserted only if its id is free or already the caller's
-(the upsert's WHERE), and its input items are replaced whole. A response's chain, with the
+Bodies are orjson BLOBs. A response is written only if its id is free or already the
+caller's (the UPDATE's WHERE), and its input items are replaced whole. A response's chain, with the
 input items of each, is one recursive query. Every statement is scoped by ``owner``. The
 listing for the console is in ``sqlite_listing.py``.
 """
@@ -9,6 +9,7 @@ listing for the console is in ``sqlite_listing.py``.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 import orjson
 
@@ -34,15 +35,19 @@ RESPONSES_MIGRATION: tuple[str, ...] = (
 )
 MAX_CHAIN_DEPTH = 10_000  # a guard against a cycle made by re-saving an ancestor, not a limit
 
-_UPSERT = """
+# A new response (the usual case) is one INSERT and needs no DELETE of its items: it has none
+# (input_items rows go with their response, ON DELETE CASCADE). Only an id already taken takes
+# the UPDATE (scoped by owner) and the replacement of its items.
+_INSERT = """
 INSERT INTO responses (id, owner, previous_response_id, created_at, body)
 VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET
-    previous_response_id = excluded.previous_response_id,
-    created_at = excluded.created_at,
-    body = excluded.body
-WHERE responses.owner = excluded.owner
+ON CONFLICT (id) DO NOTHING
 """
+_UPDATE = """
+UPDATE responses SET previous_response_id = ?, created_at = ?, body = ?
+WHERE id = ? AND owner = ?
+"""
+_INSERT_ITEM = "INSERT INTO input_items (response_id, position, item_id, body) VALUES (?, ?, ?, ?)"
 
 # Rows of the chain and of their input items in one statement: a response row has position -1
 # and comes before its items; responses come oldest (deepest) first.
@@ -65,29 +70,30 @@ ORDER BY 1 DESC, 2 ASC
 _CURSOR = "(SELECT position FROM input_items WHERE response_id = :id AND item_id = :{name})"
 
 
-def upsert(conn: sqlite3.Connection, record: StoredResponse) -> None:
-    """Insert or replace ``record`` and its input items, in the caller's transaction;
-    ``ValueError`` if its id belongs to another owner."""
-    cursor = conn.execute(
-        _UPSERT,
-        (
-            record.id,
-            record.owner,
-            record.previous_response_id,
-            record.created_at,
-            orjson.dumps(record.response),
-        ),
-    )
-    if cursor.rowcount == 0:
-        raise ValueError(f"response id {record.id} already belongs to another owner")
-    conn.execute("DELETE FROM input_items WHERE response_id = ?", (record.id,))
-    conn.executemany(
-        "INSERT INTO input_items (response_id, position, item_id, body) VALUES (?, ?, ?, ?)",
-        [
-            (record.id, position, item["id"], orjson.dumps(item))
-            for position, item in enumerate(record.input_items)
-        ],
-    )
+def upsert_batch(conn: sqlite3.Connection, records: Sequence[StoredResponse]) -> None:
+    """Insert or replace each record and its input items, in the caller's transaction, with
+    one statement for the input items of all of them; ``ValueError`` if an id belongs to
+    another owner (the caller rolls the whole batch back)."""
+    dumps = orjson.dumps
+    items: list[tuple[str, int, str, bytes]] = []
+    for record in records:
+        body = dumps(record.response)
+        cursor = conn.execute(_INSERT, (record.id, record.owner, record.previous_response_id,
+                                        record.created_at, body))
+        if cursor.rowcount == 0:  # the id is taken: the caller's (an update) or not
+            cursor = conn.execute(_UPDATE, (record.previous_response_id, record.created_at,
+                                            body, record.id, record.owner))
+            if cursor.rowcount == 0:
+                raise ValueError(f"response id {record.id} already belongs to another owner")
+            if items:  # an earlier record of this batch may be this one: its items first
+                conn.executemany(_INSERT_ITEM, items)
+                items = []
+            conn.execute("DELETE FROM input_items WHERE response_id = ?", (record.id,))
+        rid = record.id
+        items += [(rid, position, item["id"], dumps(item))
+                  for position, item in enumerate(record.input_items)]
+    if items:
+        conn.executemany(_INSERT_ITEM, items)
 
 
 def load_chain(

@@ -72,6 +72,19 @@ def test_later_record_of_a_batch_wins(store: Store) -> None:
     assert found.response["status"] == "failed"
 
 
+def test_later_record_of_a_batch_replaces_the_items_of_an_earlier_one(store: Store) -> None:
+    store.save_batch([record("resp_0", items=2), record("resp_1", status="queued", items=3),
+                      record("resp_1", status="completed", items=1), record("resp_2", items=2)])
+    found = store.get("alice", "resp_1")
+    assert found is not None
+    assert found.response["status"] == "completed"
+    assert [item["id"] for item in found.input_items] == ["resp_1_item0"]
+    for other in ("resp_0", "resp_2"):
+        kept = store.get("alice", other)
+        assert kept is not None
+        assert [item["id"] for item in kept.input_items] == [f"{other}_item0", f"{other}_item1"]
+
+
 def test_saving_over_another_owners_id_is_refused(store: Store) -> None:
     store.save_batch([record("resp_1", owner="alice", status="completed")])
     with pytest.raises(ValueError, match="another owner"):
