@@ -22,8 +22,15 @@ The parent supervises:
 
 What the workers share: with SQLite the database (WAL and ``busy_timeout``: store/sqlite.py);
 with ``OPENRESPONSES_REDIS_URL`` the rate limits. Without Redis each worker counts limits on its
-own, so the gateway admits up to N times the configured limits: the parent warns. ``/metrics``
-and ``/ready`` answer for the worker that accepted the connection; every log line carries the
+own, so the gateway admits up to N times the configured limits: the parent warns.
+
+Metrics: the parent creates a private directory for the run (removed at its exit) and passes it
+to the workers as ``PROMETHEUS_MULTIPROC_DIR``; each worker writes its values to its own files
+there and ``/metrics`` (and the console's traffic view) in any worker merges them all
+(``observability/metrics.py``). When a worker exits, the parent marks it dead: its counters
+stay in the totals, its live gauges (active streams, mailboxes) leave them. (A parent killed
+outright leaves the directory in the temporary directory, ``TMPDIR``.) ``/ready`` answers
+for the worker that accepted the connection and names its ``pid``; every log line carries the
 ``pid`` of the process that wrote it.
 """
 
@@ -35,13 +42,16 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from functools import partial
 
 import attrs
 import trio
 from opentelemetry.trace import Tracer
+from prometheus_client.multiprocess import mark_process_dead
 
 from openresponses.config import Config
+from openresponses.observability.metrics import MULTIPROCESS_DIR_ENV
 from openresponses.server import serve
 
 logger = logging.getLogger("openresponses.workers")
@@ -69,7 +79,7 @@ def serve_workers(config: Config, *, workers: int, host: str, port: int,
                                      or config.rate_limit_key_per_day > 0):
         logger.warning("rate limits are counted per worker without OPENRESPONSES_REDIS_URL: "
                        "%d workers admit up to %d times the configured limits", workers, workers)
-    with listening_socket(host, port) as sock:
+    with listening_socket(host, port) as sock, metrics_directory() as metrics_dir:
         parent_end, child_end = os.pipe()  # the children watch child_end for EOF
         try:
             command = [sys.executable, "-m", "openresponses", "serve",
@@ -79,11 +89,19 @@ def serve_workers(config: Config, *, workers: int, host: str, port: int,
             bound = sock.getsockname()
             logger.info("serving on http://%s:%d with %d workers", host, bound[1], workers,
                         extra={"fields": {"workers": workers}})
-            parent = Parent(command, (sock.fileno(), child_end), workers)
+            parent = Parent(command, (sock.fileno(), child_end), workers,
+                            metrics_dir=metrics_dir)
             return trio.run(parent.run)
         finally:
             os.close(parent_end)
             os.close(child_end)
+
+
+def metrics_directory() -> tempfile.TemporaryDirectory[str]:
+    """A fresh private directory (mode 0700) for the workers' metric files, removed with its
+    contents when the context exits: a new run never adds up an old run's counts."""
+    return tempfile.TemporaryDirectory(prefix="openresponses-metrics-",
+                                       ignore_cleanup_errors=True)
 
 
 @attrs.define
@@ -98,6 +116,7 @@ class Parent:
     failed: bool = False
     fast_exit: float = FAST_EXIT
     max_fast_exits: int = MAX_FAST_EXITS
+    metrics_dir: str | None = None  # the workers' PROMETHEUS_MULTIPROC_DIR (None: not set)
 
     async def run(self) -> int:
         async with trio.open_nursery() as nursery:
@@ -150,12 +169,20 @@ class Parent:
         async with trio.open_nursery() as nursery:
             process: trio.Process = await nursery.start(partial(
                 trio.run_process, self.command, check=False, stdin=subprocess.DEVNULL,
-                pass_fds=self.fds))
+                pass_fds=self.fds, env=self._worker_env()))
             self.processes[index] = process
             if self.stopping.is_set():  # a signal came while it started
                 process.send_signal(signal.SIGTERM)
         del self.processes[index]
+        if self.metrics_dir is not None:  # its live gauges leave the totals, counters stay
+            mark_process_dead(process.pid, self.metrics_dir)  # type: ignore[no-untyped-call]
         return process.pid, process.returncode
+
+    def _worker_env(self) -> dict[str, str] | None:
+        """The parent's environment, plus the metrics directory when there is one."""
+        if self.metrics_dir is None:
+            return None
+        return {**os.environ, MULTIPROCESS_DIR_ENV: self.metrics_dir}
 
 
 # -- in a worker -----------------------------------------------------------------------------

@@ -5,6 +5,11 @@ Every number is cumulative (a counter's total, a histogram's cumulative buckets)
 current value, exactly as ``/metrics`` would show it; the browser keeps the previous snapshot
 and turns differences into rates and windowed percentiles. So the gateway keeps no history and
 any number of open consoles cost one registry walk per poll each.
+
+With ``serve --workers N`` the registry given is the merge of every worker's metric files
+(``observability/metrics.py``), so whichever worker answers the poll, the view shows the whole
+gateway: counts and buckets summed over workers (a dead worker's included), active streams
+over the running ones.
 """
 
 from __future__ import annotations

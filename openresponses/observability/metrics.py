@@ -16,30 +16,46 @@ Counters other parts of the gateway increment (documented here so they stay stab
   breaker state (``BREAKER_CLOSED`` 0, ``BREAKER_HALF_OPEN`` 1, ``BREAKER_OPEN`` 2).
 - ``metrics.breaker_trips.labels(provider="openai").inc()``: a breaker opened.
 
-Actor mailbox depths, in-flight counts and restarts are read at scrape time from the actor
-statistics source given at construction (``Supervisor.statistics``).
+Actor mailbox depths, in-flight counts and restarts come from the actor statistics source
+given at construction (``Supervisor.statistics``; ``actor_metrics.py``).
 
 Labels that clients choose (the model name) are bounded: past ``max_models`` distinct models
 per provider, further ones are counted as ``other``.
+
+Several processes (``serve --workers N``): when ``PROMETHEUS_MULTIPROC_DIR`` names a directory
+(the ``--workers`` parent creates a private one per run and passes it to its workers),
+prometheus-client writes every value into per-process files there, and ``registry`` is a
+``MultiProcessCollector`` over all of them: ``/metrics`` and the console's traffic view in any
+worker describe the whole gateway. Counters and histograms are summed, a dead worker's counts
+included; the gauges say how they combine: active streams and actor mailboxes ``livesum``, the
+breaker state ``livemax`` (the worst state among running workers); ``live`` series of a worker
+that exited are dropped when the parent calls ``mark_process_dead``. Without the variable
+nothing changes: values are plain floats in memory, no file is written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import os
+from collections.abc import Mapping
 from typing import TypeVar
 
+import trio
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client import values as prometheus_values
 from prometheus_client.exposition import generate_latest
 from prometheus_client.metrics import MetricWrapperBase
+from prometheus_client.multiprocess import MultiProcessCollector
 
-from actors import ActorStatistics
+from openresponses.observability.actor_metrics import ActorCollector, ActorSource, PublishedActors
+
+__all__ = ["BREAKER_CLOSED", "BREAKER_HALF_OPEN", "BREAKER_OPEN", "MULTIPROCESS_DIR_ENV",
+           "PUBLISH_INTERVAL", "ActorSource", "Metrics"]
 
 BREAKER_CLOSED = 0
 BREAKER_HALF_OPEN = 1
 BREAKER_OPEN = 2
-
-ActorSource = Callable[[], Sequence[ActorStatistics]]
+MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's own switch
+PUBLISH_INTERVAL = 1.0  # seconds between writes of a worker's actor statistics
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
                     120.0, 300.0, 600.0)
@@ -49,50 +65,45 @@ _MAX_CHILDREN = 10_000  # remembered label children; past it the memo starts ove
 M = TypeVar("M", bound=MetricWrapperBase)
 
 
-class _ActorCollector:
-    """Mailbox depth, capacity, in-flight messages, processed messages and restarts per actor,
-    read from the statistics source at each scrape."""
-
-    def __init__(self, source: ActorSource) -> None:
-        self._source = source
-
-    def collect(self) -> Iterable[Metric]:
-        depth = GaugeMetricFamily("openresponses_actor_mailbox_depth",
-                                  "Messages queued in the actor's mailbox.", labels=["actor"])
-        capacity = GaugeMetricFamily("openresponses_actor_mailbox_capacity",
-                                     "Size of the actor's bounded mailbox.", labels=["actor"])
-        in_flight = GaugeMetricFamily("openresponses_actor_in_flight",
-                                      "Messages the actor is handling now.", labels=["actor"])
-        processed = CounterMetricFamily("openresponses_actor_messages_processed",
-                                        "Messages handled, across restarts.", labels=["actor"])
-        restarts = CounterMetricFamily("openresponses_actor_restarts",
-                                       "Times the actor crashed and was restarted.",
-                                       labels=["actor"])
-        for stats in self._source():
-            depth.add_metric([stats.name], stats.depth)
-            capacity.add_metric([stats.name], stats.capacity)
-            in_flight.add_metric([stats.name], stats.in_flight)
-            processed.add_metric([stats.name], stats.processed)
-            restarts.add_metric([stats.name], stats.restarts)
-        return [depth, capacity, in_flight, processed, restarts]
+def _aggregate(directory: str) -> CollectorRegistry:
+    """A registry whose one collector merges the files of every process in ``directory``."""
+    if not getattr(prometheus_values.ValueClass, "_multiprocess", False):
+        raise RuntimeError(f"{MULTIPROCESS_DIR_ENV} must be set before prometheus_client is "
+                           "imported (it chooses where values are kept at import)")
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+    return registry
 
 
 class Metrics:
-    """Every collector of the gateway, in a registry of its own."""
+    """Every collector of the gateway, in a registry of its own.
 
-    def __init__(self, actors: ActorSource | None = None, *, max_models: int = 100) -> None:
-        self.registry = CollectorRegistry()
+    ``registry`` is what a scrape reads: the metrics themselves (one process), or the merge of
+    every worker's files when ``environ`` (default ``os.environ``) names a multiprocess
+    directory; the metrics are then kept in a registry of their own that nothing renders.
+    """
+
+    def __init__(self, actors: ActorSource | None = None, *, max_models: int = 100,
+                 environ: Mapping[str, str] | None = None) -> None:
+        directory = (os.environ if environ is None else environ).get(MULTIPROCESS_DIR_ENV)
+        self.multiprocess_dir = directory or None
+        self._own = CollectorRegistry()  # every metric, registered once (unique names)
+        self.registry = self._own if self.multiprocess_dir is None else _aggregate(
+            self.multiprocess_dir)
         self.max_models = max_models
         self._models: dict[str, set[str]] = {}
         self._children: dict[tuple[int, tuple[str, ...]], MetricWrapperBase] = {}
+        self._published: PublishedActors | None = None
         self._init_http()
         self._init_upstream()
         self._init_limits()
-        if actors is not None:
-            self.registry.register(_ActorCollector(actors))
+        if actors is not None and self.multiprocess_dir is None:
+            self._own.register(ActorCollector(actors))
+        elif actors is not None:
+            self._published = PublishedActors(actors, self._own)
 
     def _init_http(self) -> None:
-        reg = self.registry
+        reg = self._own
         self.requests = Counter("openresponses_http_requests", "HTTP requests served.",
                                 ["route", "method", "provider", "status"], registry=reg)
         self.request_seconds = Histogram(
@@ -105,7 +116,7 @@ class Metrics:
             ["route"], buckets=_OVERHEAD_BUCKETS, registry=reg)
 
     def _init_upstream(self) -> None:
-        reg = self.registry
+        reg = self._own
         self.upstream_seconds = Histogram(
             "openresponses_upstream_duration_seconds",
             "Duration of one model call, from handing it to the provider actor to its end.",
@@ -119,10 +130,11 @@ class Metrics:
         self.tokens = Counter("openresponses_tokens", "Tokens reported by the upstream.",
                               ["provider", "model", "direction"], registry=reg)
         self.active_streams = Gauge("openresponses_active_streams",
-                                    "Model calls in progress.", ["provider"], registry=reg)
+                                    "Model calls in progress.", ["provider"],
+                                    multiprocess_mode="livesum", registry=reg)
 
     def _init_limits(self) -> None:
-        reg = self.registry
+        reg = self._own
         self.rate_limited = Counter("openresponses_rate_limited",
                                     "Requests refused by the rate limiter.", ["scope"],
                                     registry=reg)
@@ -135,7 +147,7 @@ class Metrics:
         self.breaker_state = Gauge(
             "openresponses_breaker_state",
             "Circuit breaker state per provider: 0 closed, 1 half-open, 2 open.", ["provider"],
-            registry=reg)
+            multiprocess_mode="livemax", registry=reg)
         self.breaker_trips = Counter("openresponses_breaker_trips",
                                      "Times a provider's circuit breaker opened.", ["provider"],
                                      registry=reg)
@@ -163,10 +175,31 @@ class Metrics:
         seen.add(model)
         return model
 
+    @property
+    def multiprocess(self) -> bool:
+        """Whether values go to the files of a multiprocess directory (``--workers``)."""
+        return self.multiprocess_dir is not None
+
+    def publish(self) -> None:
+        """Multiprocess mode: write this process's actor statistics into its files, where
+        any worker's scrape reads them. Nothing to do in one process (read at scrape)."""
+        if self._published is not None:
+            self._published.publish()
+
+    async def publish_forever(self, interval: float = PUBLISH_INTERVAL) -> None:
+        """``publish`` now and every ``interval`` seconds until cancelled, so a scrape taken
+        by another worker sees this one's statistics at most ``interval`` seconds old."""
+        while True:
+            self.publish()
+            await trio.sleep(interval)
+
     def render(self) -> tuple[bytes, str]:
-        """The Prometheus text exposition of every metric, and its content type."""
+        """The Prometheus text exposition of every metric (of every worker, in multiprocess
+        mode), and its content type."""
+        self.publish()
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
     def sample(self, name: str, labels: dict[str, str] | None = None) -> float | None:
         """The current value of one sample (tests and readiness checks)."""
+        self.publish()
         return self.registry.get_sample_value(name, labels or {})

@@ -101,7 +101,9 @@ GATEWAY_SCHEMAS: dict[str, Any] = {
     "Readiness": {
         "type": "object", "required": ["status", "checks"],
         "properties": {"status": {"type": "string", "enum": ["ready", "unavailable"]},
-                       "checks": {"type": "object"}},
+                       "checks": {"type": "object"},
+                       # readiness is per process: with --workers, which worker answered
+                       "pid": {"type": "integer"}},
     },
 }
 

@@ -40,6 +40,11 @@ class GatewayProcess:
         return [r for r in self.records() if r.get("logger") == "openresponses.access"
                 and str(r.get("path", "")).startswith(path_prefix)]
 
+    def answered_by(self, request_id: str) -> int | None:
+        """The pid of the worker whose access line carries ``request_id`` (None: not yet)."""
+        return next((r["pid"] for r in self.records() if r.get("logger") == "openresponses.access"
+                     and r.get("request_id") == request_id), None)
+
     def worker_pids(self) -> list[int]:
         """The pids of the workers that said they were serving, in order."""
         return [r["worker_pid"] for r in self.records()
@@ -57,12 +62,13 @@ async def gateway_process(
 ) -> AsyncIterator[GatewayProcess]:
     """``openresponses serve`` on a free loopback port with ``env`` (plus PATH and PYTHONPATH),
     ready (``/ready`` answers 200, and ``ready_workers`` workers said they serve). At exit it is
-    killed if still running; its lines join the session's log capture."""
+    killed if still running; its lines join the session's log capture. Its temporary files
+    (the ``--workers`` metrics directory) go in ``cwd``, so a killed parent leaves none behind."""
     port = closed_port()
     process = await trio.lowlevel.open_process(
         [sys.executable, "-m", "openresponses", "serve", "--host", "127.0.0.1", "--port",
-         str(port), *args], env=base_env(env), cwd=cwd, stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+         str(port), *args], env=base_env({"TMPDIR": str(cwd), **env}), cwd=cwd,
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     gateway = GatewayProcess(process, f"http://127.0.0.1:{port}")
     try:
         async with trio.open_nursery() as nursery:
@@ -112,6 +118,12 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def environment(pid: int) -> dict[str, str]:
+    """The environment process ``pid`` was started with."""
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    return dict(entry.decode().partition("=")[::2] for entry in raw.split(b"\0") if entry)
 
 
 def kill_quietly(pid: int) -> None:

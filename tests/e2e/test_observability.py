@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from typing import Any
 
 import httpx2
@@ -100,7 +101,8 @@ async def test_health_and_ready(gateway_url: str) -> None:
     assert health.json() == {"status": "ok"}
     assert ready.status_code == 200
     assert ready.json() == {"status": "ready",
-                            "checks": {"actors": "ok", "store": "ok", "draining": False}}
+                            "checks": {"actors": "ok", "store": "ok", "draining": False},
+                            "pid": os.getpid()}  # the process that answered (--workers)
 
 
 async def test_one_json_access_line_per_request(gateway_url: str) -> None:

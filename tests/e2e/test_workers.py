@@ -1,6 +1,7 @@
 """``openresponses serve --workers 2``: two processes on one port sharing the SQLite store;
 a dead worker is replaced; SIGTERM drains every worker and the parent exits 0; a parent
-killed outright leaves no worker behind."""
+killed outright leaves no worker behind; ``/metrics`` and the console's traffic view in either
+worker describe both."""
 
 from __future__ import annotations
 
@@ -12,10 +13,20 @@ from typing import Any
 
 import httpx2
 import trio
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.parser import text_string_to_metric_families
 
+from openresponses.config import load_config
+from openresponses.observability.metrics import MULTIPROCESS_DIR_ENV
 from tests.e2e.conftest import gateway_env
-from tests.e2e.live import AUTH, until
-from tests.e2e.processes import GatewayProcess, alive, gateway_process, until_gone
+from tests.e2e.live import AUTH, until, value
+from tests.e2e.processes import (
+    GatewayProcess,
+    alive,
+    environment,
+    gateway_process,
+    until_gone,
+)
 from tests.fakes.script import Script
 from tests.fakes.upstream import FakeUpstream
 
@@ -188,3 +199,123 @@ async def test_a_new_worker_never_reaps_a_live_workers_background_job(
                     await trio.sleep(0.1)
         assert status == "completed"
         assert not [r for r in gateway.records() if "was interrupted" in r["message"]]
+
+
+# -- metrics across workers --------------------------------------------------------------------
+
+Samples = dict[tuple[str, str], float]
+SERVED = {"route": "/v1/responses", "method": "POST", "provider": "groq", "status": "200"}
+
+
+def parse(text: str) -> Samples:
+    """Exposition text as {(sample name, sorted labels as JSON): value} (``live.value``)."""
+    return {(sample.name, json.dumps(sample.labels, sort_keys=True)): sample.value
+            for family in text_string_to_metric_families(text) for sample in family.samples}
+
+
+async def create_on_both(gateway: GatewayProcess, http: httpx2.AsyncClient,
+                         workers: set[int]) -> int:
+    """Create responses in concurrent bursts until every worker has served some (the pids of
+    the access lines say which served what); how many were created."""
+    sent = 0
+    for _ in range(20):
+        async with trio.open_nursery() as nursery:
+            for _ in range(8):
+                nursery.start_soon(create, http, gateway.root)
+        sent += 8
+        await logged(gateway, "/v1/responses", sent)
+        if {line["pid"] for line in gateway.access("/v1/responses")} == workers:
+            return sent
+    raise AssertionError("the requests never reached every worker")
+
+
+async def from_each_worker(gateway: GatewayProcess, http: httpx2.AsyncClient, path: str,
+                           workers: set[int]) -> dict[int, httpx2.Response]:
+    """GET ``path`` on new connections until each of ``workers`` has answered once: the
+    answer of each, found by the request id of its access line."""
+    answers: dict[int, httpx2.Response] = {}
+    for attempt in range(60):
+        request_id = f"each-worker-{attempt}"
+        response = await http.get(f"{gateway.root}{path}", headers={
+            **AUTH, "x-request-id": request_id})
+        assert response.status_code == 200, response.text
+        with trio.fail_after(10):
+            await until(lambda: gateway.answered_by(request_id) is not None)  # noqa: B023
+        answers.setdefault(gateway.answered_by(request_id) or 0, response)
+        if set(answers) >= workers:
+            return {pid: answers[pid] for pid in workers}
+    raise AssertionError(f"{path} was not answered by every worker: {sorted(answers)}")
+
+
+def open_streams(directory: Path, pid: int) -> float:
+    """The model calls worker ``pid`` has in progress, read from its own file."""
+    files = [str(directory / f"gauge_livesum_{pid}.db")]
+    merged = MultiProcessCollector.merge(files)  # type: ignore[no-untyped-call]
+    total: float = sum(sample.value for metric in merged
+                       if metric.name == "openresponses_active_streams"
+                       for sample in metric.samples)
+    return total
+
+
+async def stream_until_cut(http: httpx2.AsyncClient, root: str) -> None:
+    """A slow streamed response, read until the worker serving it dies."""
+    try:
+        async with http.stream("POST", f"{root}/v1/responses", headers=AUTH,
+                               json={**BODY, "stream": True}) as response:
+            async for _ in response.aiter_lines():
+                pass
+    except httpx2.HTTPError:
+        return
+    raise AssertionError("the stream ended although its worker was killed")
+
+
+async def test_metrics_and_traffic_from_any_worker_describe_every_worker(
+    upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    env = gateway_env(upstream, tmp_path)
+    both_capacities = 2 * load_config(env=env, path=None).storage_mailbox
+    async with gateway_process(env, tmp_path, ["--workers", "2"], ready_workers=2) as gateway:
+        workers = set(gateway.worker_pids())
+        directory = Path(environment(min(workers))[MULTIPROCESS_DIR_ENV])
+        assert directory.parent == tmp_path  # TMPDIR (processes.py): a fresh one per run
+        async with httpx2.AsyncClient(timeout=10, limits=NO_KEEPALIVE) as http:
+            sent = await create_on_both(gateway, http, workers)
+            for answer in (await from_each_worker(gateway, http, "/metrics", workers)).values():
+                samples = parse(answer.text)
+                assert value(samples, "openresponses_http_requests_total", **SERVED) == sent
+                assert value(samples, "openresponses_tokens_total", provider="groq",
+                             model="llama", direction="input") == 11 * sent
+            traffic = await from_each_worker(gateway, http, "/console/api/traffic", workers)
+            for answer in traffic.values():
+                assert answer.json()["requests"] == sent
+                assert answer.json()["tokens"]["input"] == 11 * sent
+
+            upstream.queue(Script(chunks=100, delay=0.2))  # ~20 s unless its worker dies
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(stream_until_cut, http, gateway.root)
+                with trio.fail_after(10):
+                    await until(lambda: any(open_streams(directory, pid) for pid in workers))
+                [holder] = [pid for pid in workers if open_streams(directory, pid)]
+                os.kill(holder, signal.SIGKILL)
+            with trio.fail_after(30):
+                await until(lambda: len(gateway.worker_pids()) >= 3)
+            running = set(gateway.worker_pids()) - {holder}
+
+            async def settled() -> bool:
+                answers = await from_each_worker(gateway, http, "/metrics", running)
+                return all(
+                    value(samples, "openresponses_http_requests_total", **SERVED) == sent
+                    and value(samples, "openresponses_active_streams", provider="groq") == 0
+                    and value(samples, "openresponses_actor_mailbox_capacity",
+                              actor="storage") == both_capacities
+                    for samples in map(parse, (a.text for a in answers.values())))
+
+            with trio.fail_after(20):  # the holder's count stays, its open stream goes
+                while True:
+                    if await settled():
+                        break
+                    await trio.sleep(0.2)
+        gateway.process.send_signal(signal.SIGTERM)
+        with trio.fail_after(20):
+            assert await gateway.process.wait() == 0
+    assert not await trio.Path(directory).exists()  # the run's metric files go with it

@@ -1,10 +1,15 @@
-"""Metrics: one registry per Metrics object, actor statistics read at scrape time, bounded
-model labels."""
+"""Metrics in one process: one registry per Metrics object, actor statistics read at scrape
+time, bounded model labels, values kept in memory. (test_metrics_multiprocess.py: workers.)"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+from prometheus_client import values
+
 from actors import ActorStatistics
-from openresponses.observability.metrics import BREAKER_OPEN, Metrics
+from openresponses.observability.metrics import BREAKER_OPEN, MULTIPROCESS_DIR_ENV, Metrics
 
 
 def stats(name: str, *, depth: int = 0, restarts: int = 0) -> ActorStatistics:
@@ -65,3 +70,20 @@ def test_label_children_are_remembered_and_count_like_labels() -> None:
     assert metrics.sample("openresponses_http_requests_total", labels) == 2
     second = metrics.child(metrics.requests, "/v1/responses", "POST", "groq", "500")
     assert second is not child
+
+
+def test_one_process_keeps_values_in_memory_and_writes_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(MULTIPROCESS_DIR_ENV, raising=False)
+    metrics = Metrics(lambda: [stats("storage", depth=1)])
+    child = metrics.child(metrics.requests, "/v1/responses", "POST", "groq", "200")
+    child.inc()
+    metrics.child(metrics.active_streams, "groq").inc()
+    assert not metrics.multiprocess
+    assert isinstance(vars(child)["_value"], values.MutexValue)
+    assert metrics.sample("openresponses_active_streams", {"provider": "groq"}) == 1
+    assert metrics.sample("openresponses_actor_mailbox_depth", {"actor": "storage"}) == 1
+    assert "pid=" not in metrics.render()[0].decode()
+    assert list(tmp_path.iterdir()) == []
