@@ -4,6 +4,7 @@
 ``just bench --quick`` is a smoke run of a few seconds that exits 1 if anything failed;
 ``just bench profile`` profiles the gateway's hot path with py-spy;
 ``just bench cpu`` measures the gateway's CPU (or instructions) per request;
+``just bench soak`` runs the soak alone (10,000 slow streams; ``--workers N``);
 ``just bench report bench/results/<stamp>.json`` renders a results file's md and png again.
 """
 
@@ -87,6 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bench.profile import main as profile_main
 
         return profile_main(argv[1:])
+    if argv[:1] == ["soak"]:
+        from bench.soak_run import main as soak_main
+
+        return soak_main(argv[1:])
     if argv[:1] == ["cpu"]:
         from bench.cpu import main as cpu_main
 

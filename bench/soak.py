@@ -1,17 +1,20 @@
 """Soak: thousands of concurrent streams against a slow upstream (1 chunk per second).
 
-A raw-socket trio client opens the streams at a steady rate (one request per connection), reads
-each answer to its last chunk keeping only its head and tail, and counts the ones that did not
-end with ``response.completed``. Each stream lasts the ramp plus the hold, so that all of them
-are open together for the hold. Beside it a probe times ``GET /health`` every 100 ms: its
-latency is the gateway's event-loop lag as a client sees it. RSS, CPU and the number of
-streams the upstream is serving are sampled every second.
+The streams come from ``bench.soak_client`` processes (raw trio sockets, one or more, so the
+client is never the limit), opened at a steady rate, each long enough (ramp + hold chunks) that
+all of them are open together for the hold. This driver watches beside them: a probe times
+``GET /health`` every 100 ms (its latency is the gateway's event-loop lag as a client sees it);
+every second it samples the gateway's RSS and CPU, the number of streams the upstream is serving
+and the number the clients hold open, and the CPU of the clients and the upstream (to show they
+were not the bottleneck).
 """
 
 from __future__ import annotations
 
-import resource
+import os
 import statistics
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -21,72 +24,52 @@ import orjson
 import trio
 
 from bench import procstat
-from bench.targets import Server
+from bench.targets import PY, REPO, Server
 
-_END = b"response.completed"
+_SAMPLE_S = 1.0
+_PROBE_PAUSE_S = 0.1
 
 
-def stream_limit(wanted: int) -> int:
-    """How many streams this machine's open-file limit allows (each costs the gateway two
-    sockets: the client's and the upstream's), at most ``wanted``."""
-    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    return max(1, min(wanted, (soft - 200) // 2))
+def open_file_limit(pid: int) -> int:
+    """The soft open-file limit of a running process (from /proc/<pid>/limits)."""
+    try:
+        with open(f"/proc/{pid}/limits") as f:
+            for line in f:
+                if line.startswith("Max open files"):
+                    return int(line.split()[3])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 1024
+
+
+def gateway_workers(server: Server) -> list[int]:
+    """The processes that serve streams: the children of a ``--workers`` parent, else it."""
+    pids = server.pids()
+    return pids[1:] if len(pids) > 1 else pids
+
+
+def stream_limit(server: Server, wanted: int) -> int:
+    """How many streams the gateway's open-file limits allow (each costs a worker two sockets:
+    the client's and the upstream's; 200 kept for everything else), at most ``wanted``."""
+    room = sum((open_file_limit(pid) - 200) // 2 for pid in gateway_workers(server))
+    return max(1, min(wanted, room))
 
 
 @attrs.define
 class SoakState:
-    opened: int = 0
-    completed: int = 0
-    errors: dict[str, int] = attrs.Factory(dict)
-    ttfb: list[float] = attrs.Factory(list)
     lag: list[float] = attrs.Factory(list)
+    probe_errors: int = 0
     peak_rss: int = 0
     peak_streams: int = 0
-    probe_errors: int = 0
-    timeline: list[tuple[float, float, int]] = attrs.Factory(list)
-
-    def fail(self, kind: str) -> None:
-        self.errors[kind] = self.errors.get(kind, 0) + 1
+    client_open: list[int] = attrs.Factory(list)  # the last progress of each client
+    timeline: list[list[float]] = attrs.Factory(list)
+    results: list[dict[str, Any]] = attrs.Factory(list)
 
 
-def _request(path: str, body: dict[str, Any], bearer: str) -> bytes:
-    payload = orjson.dumps(body)
-    head = (f"POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
-            f"authorization: Bearer {bearer}\r\ncontent-length: {len(payload)}\r\n"
-            "connection: close\r\n\r\n")
-    return head.encode() + payload
-
-
-async def _one(port: int, raw: bytes, state: SoakState) -> None:
-    start = time.perf_counter()
-    try:
-        stream = await trio.open_tcp_stream("127.0.0.1", port)
-    except OSError as exc:
-        state.fail(f"connect: {exc.strerror or exc}")
-        return
-    state.opened += 1
-    head, tail, first = b"", b"", True
-    try:
-        async with stream:
-            await stream.send_all(raw)
-            while data := await stream.receive_some(65536):
-                if first:
-                    state.ttfb.append(time.perf_counter() - start)
-                    head, first = data[:64], False
-                    if not head.startswith(b"HTTP/1.1 200"):
-                        break
-                tail = (tail + data)[-2048:]
-                if tail.endswith(b"\r\n0\r\n\r\n"):  # the last chunk: the answer is whole
-                    break
-    except (OSError, trio.BrokenResourceError) as exc:
-        state.fail(f"read: {type(exc).__name__}")
-        return
-    if not head.startswith(b"HTTP/1.1 200"):
-        state.fail(f"status: {head[:12].decode(errors='replace')}")
-    elif _END not in tail:
-        state.fail("stream ended without response.completed")
-    else:
-        state.completed += 1
+@attrs.define
+class Client:
+    process: trio.Process
+    index: int
 
 
 async def _lag_probe(url: str, state: SoakState, done: trio.Event) -> None:
@@ -98,83 +81,160 @@ async def _lag_probe(url: str, state: SoakState, done: trio.Event) -> None:
                 state.lag.append(time.perf_counter() - start)
             except httpx2.HTTPError:
                 state.probe_errors += 1
-            with trio.move_on_after(0.1):
+            with trio.move_on_after(_PROBE_PAUSE_S):
                 await done.wait()
 
 
-async def _sampler(server: Server, upstream_url: str, state: SoakState, done: trio.Event,
-                   t0: float) -> None:
-    """Every second: the server's RSS and how many streams the upstream is serving."""
-    async with httpx2.AsyncClient(timeout=5) as client:
+async def _sampler(server: Server, upstream: Server, clients: list[Client], state: SoakState,
+                   done: trio.Event, t0: float) -> None:
+    """Every second: [t, gateway RSS MB, gateway cores used, upstream streams, client-held
+    streams, client cores used, upstream cores used]."""
+    client_pids = [c.process.pid for c in clients]
+    last = (time.monotonic(), procstat.cpu_seconds(server.pids()),
+            procstat.cpu_seconds(client_pids), procstat.cpu_seconds(upstream.pids()))
+    async with httpx2.AsyncClient(timeout=5) as http:
         while not done.is_set():
+            with trio.move_on_after(_SAMPLE_S):
+                await done.wait()
+            now = (time.monotonic(), procstat.cpu_seconds(server.pids()),
+                   procstat.cpu_seconds(client_pids), procstat.cpu_seconds(upstream.pids()))
+            span = max(1e-6, now[0] - last[0])
+            # max 0: an exited process's CPU no longer counts (the sum drops).
+            cpu = [round(max(0.0, now[i] - last[i]) / span, 2) for i in (1, 2, 3)]
+            last = now
             rss = procstat.rss_bytes(server.pids())
             state.peak_rss = max(state.peak_rss, rss)
             try:
-                streams = int((await client.get(upstream_url + "/stats")).json()["streams"])
-            except httpx2.HTTPError:
+                streams = int((await http.get(upstream.url + "/stats")).json()["streams"])
+            except (httpx2.HTTPError, ValueError, KeyError):
                 streams = -1
             state.peak_streams = max(state.peak_streams, streams)
-            state.timeline.append((round(time.monotonic() - t0, 1), round(rss / 2**20, 1),
-                                   streams))
-            with trio.move_on_after(1.0):
-                await done.wait()
+            row = [round(now[0] - t0, 1), round(rss / 2**20, 1), cpu[0], streams,
+                   sum(state.client_open), cpu[1], cpu[2]]
+            state.timeline.append(row)
+            if len(state.timeline) % 10 == 0:
+                print(f"  soak {row[0]:>6} s: {row[4]} open at the clients, {streams} at the "
+                      f"upstream, RSS {row[1]} MB, gateway {cpu[0]} cores", file=sys.stderr,
+                      flush=True)
 
 
-async def _soak(server: Server, upstream_url: str, streams: int, chunks: int, rate: int,
-                state: SoakState, deadline: float) -> bool:
+async def _read_client(client: Client, state: SoakState) -> None:
+    """Follow a client's progress lines (stderr) and keep its final summary (stdout)."""
+    assert client.process.stderr is not None
+    assert client.process.stdout is not None
+    buffer = b""
+    async for data in client.process.stderr:
+        buffer += data
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            try:
+                state.client_open[client.index] = int(orjson.loads(line)["open"])
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                pass
+    out = b"".join([chunk async for chunk in client.process.stdout])
+    await client.process.wait()
+    try:
+        state.results.append(orjson.loads(out.strip().splitlines()[-1]))
+    except (orjson.JSONDecodeError, IndexError):
+        state.results.append({"streams": 0, "opened": 0, "completed": 0,
+                              "errors": {f"client exited {client.process.returncode}": 1}})
+
+
+def _client_argv(port: int, streams: int, rate: float, model: str, bearer: str,
+                 deadline: float, cores: set[int] | None) -> list[str]:
+    argv = [PY, "-m", "bench.soak_client", "--port", str(port), "--streams", str(streams),
+            "--rate", str(rate), "--model", model, "--bearer", bearer,
+            "--deadline", str(deadline)]
+    return ["taskset", "-c", ",".join(map(str, sorted(cores))), *argv] if cores else argv
+
+
+async def _soak(server: Server, upstream: Server, streams: int, chunks: int, rate: float,
+                clients: int, cores: set[int] | None, deadline: float,
+                state: SoakState) -> None:
     port = int(server.url.rsplit(":", 1)[1])
-    body = {"model": f"groq@fake-c{chunks}-d1000", "input": "soak", "store": True,
-            "stream": True}
-    raw = _request("/v1/responses", body, server.bearer)
+    model = f"groq@fake-c{chunks}-d1000"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    shares = [streams // clients + (1 if i < streams % clients else 0) for i in range(clients)]
+    state.client_open = [0] * clients
     done = trio.Event()
     t0 = time.monotonic()
-    finished = False
-    batch = max(1, rate // 20)
     async with trio.open_nursery() as outer:
+        procs = [Client(await trio.lowlevel.open_process(
+            _client_argv(port, share, rate * share / streams, model, server.bearer, deadline,
+                         cores),
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE),
+            i) for i, share in enumerate(shares)]
         outer.start_soon(_lag_probe, server.url, state, done)
-        outer.start_soon(_sampler, server, upstream_url, state, done, t0)
-        with trio.move_on_after(deadline):
-            async with trio.open_nursery() as nursery:
-                for n in range(0, streams, batch):
-                    for _ in range(min(batch, streams - n)):
-                        nursery.start_soon(_one, port, raw, state)
-                    await trio.sleep(0.05)
-            finished = True
-        done.set()
-    return finished
+        outer.start_soon(_sampler, server, upstream, procs, state, done, t0)
+        try:
+            async with trio.open_nursery() as readers:
+                for proc in procs:
+                    readers.start_soon(_read_client, proc, state)
+        finally:  # interrupted: no client outlives the soak
+            for proc in procs:
+                if proc.process.returncode is None:
+                    proc.process.kill()
+            done.set()
 
 
-def soak(server: Server, upstream: Server, streams: int, hold: int = 60,
-         rate: int = 100) -> dict[str, Any]:
-    """Open ``streams`` streams at ``rate`` a second, each long enough (one chunk a second)
-    that all of them are open together for ``hold`` seconds. Bounded: 2 x the planned time
-    plus 120 s, then whatever is still open counts as unfinished."""
-    streams = stream_limit(streams)
+def soak(server: Server, upstream: Server, streams: int, hold: int = 60, rate: int = 100, *,
+         clients: int | None = None, client_cores: set[int] | None = None) -> dict[str, Any]:
+    """Open ``streams`` streams at ``rate`` a second from ``clients`` processes (default one
+    per 5,000 streams), each long enough (one chunk a second) that all of them are open
+    together for ``hold`` seconds. Bounded: 2 x the planned time plus 120 s, then whatever is
+    still open counts as unfinished."""
+    requested, streams = streams, stream_limit(server, streams)
+    clients = clients or max(1, -(-streams // 5000))
     ramp = -(-streams // rate)
     chunks = ramp + hold
     state = SoakState()
-    pids = server.pids()
-    cpu0, t0 = procstat.cpu_seconds(pids), time.monotonic()
-    finished = trio.run(_soak, server, upstream.url, streams, chunks, rate, state,
-                        2.0 * (chunks + 4) + 120)
+    cpu0, t0 = procstat.cpu_seconds(server.pids()), time.monotonic()
+    deadline = 2.0 * (chunks + 4) + 120
+    trio.run(_soak, server, upstream, streams, chunks, rate, clients, client_cores, deadline,
+             state)
     elapsed = time.monotonic() - t0
     cpu = procstat.cpu_seconds(server.pids()) - cpu0
-    unfinished = streams - state.completed - sum(state.errors.values())
+    return {"requested_streams": requested,
+            **_result(server, state, streams, rate, chunks, clients, elapsed, cpu)}
+
+
+def _result(server: Server, state: SoakState, streams: int, rate: int, chunks: int,
+            clients: int, elapsed: float, cpu: float) -> dict[str, Any]:
+    errors: dict[str, int] = {}
+    samples: dict[str, str] = {}
+    for result in state.results:
+        for kind, count in result["errors"].items():
+            errors[kind] = errors.get(kind, 0) + count
+        samples.update(result.get("error_samples", {}))
+    completed = sum(r["completed"] for r in state.results)
+    unfinished = max(0, streams - completed - sum(errors.values()))
     lag = sorted(state.lag)
     q = statistics.quantiles(lag, n=100, method="inclusive") if len(lag) > 1 else lag * 99
+    ttfb_p50 = [r["ttfb_p50_ms"] for r in state.results if r.get("ttfb_p50_ms") is not None]
+    ttfb_max = [r["ttfb_max_ms"] for r in state.results if r.get("ttfb_max_ms") is not None]
+    timeline = state.timeline
     return {
-        "target": server.name, "streams": streams, "open_rate_per_s": rate, "chunks": chunks,
-        "chunk_interval_s": 1.0, "planned_s": chunks + 4, "finished_in_time": finished,
+        "target": server.name, "workers": len(gateway_workers(server)), "streams": streams,
+        "clients": clients, "open_rate_per_s": rate, "chunks": chunks,
+        "chunk_interval_s": 1.0, "planned_s": chunks + 4,
+        "finished_in_time": all(r.get("finished_in_time") for r in state.results),
         "elapsed_s": round(elapsed, 1), "peak_concurrent_upstream": state.peak_streams,
-        "completed": state.completed, "errors": sum(state.errors.values()) + max(0, unfinished),
-        "error_detail": {**state.errors, "unfinished": max(0, unfinished)},
+        "peak_open_at_clients": max((row[4] for row in timeline), default=0),
+        "completed": completed, "errors": sum(errors.values()) + unfinished,
+        "error_detail": {**errors, "unfinished": unfinished},
+        "error_samples": samples,
         "health_probe_errors": state.probe_errors,
         "peak_rss_mb": round(state.peak_rss / 2**20, 1),
-        "timeline_s_rssmb_streams": state.timeline,
         "cpu_util": round(cpu / elapsed, 3),
-        "ttfb_p50_ms": round(statistics.median(state.ttfb) * 1000, 1) if state.ttfb else None,
-        "ttfb_max_ms": round(max(state.ttfb) * 1000, 1) if state.ttfb else None,
+        "peak_cpu_util": max((row[2] for row in timeline), default=0.0),
+        "client_peak_cpu_util": max((row[5] for row in timeline), default=0.0),
+        "upstream_peak_cpu_util": max((row[6] for row in timeline), default=0.0),
+        "ttfb_p50_ms": max(ttfb_p50) if ttfb_p50 else None,
+        "ttfb_max_ms": max(ttfb_max) if ttfb_max else None,
         "lag_p50_ms": round(q[49] * 1000, 2) if lag else None,
         "lag_p99_ms": round(q[98] * 1000, 2) if lag else None,
         "lag_max_ms": round(lag[-1] * 1000, 2) if lag else None,
+        "timeline_columns": ["t_s", "rss_mb", "gateway_cpu", "upstream_streams",
+                             "client_open", "client_cpu", "upstream_cpu"],
+        "timeline_s_rssmb_streams": timeline,
     }

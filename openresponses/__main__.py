@@ -7,6 +7,7 @@ import argparse
 import gc
 import logging
 import os
+import resource
 import sys
 from collections.abc import Sequence
 from functools import partial
@@ -56,6 +57,24 @@ def _tune_gc() -> None:
     gc.set_threshold(50_000, 20, 1000)
 
 
+def _raise_open_files() -> None:
+    """Raise the open-file soft limit to the hard limit: every stream holds two sockets (the
+    client's and the upstream's), and the usual soft limit of 1,024 would cap a gateway at
+    ~500 concurrent streams, refusing the rest with EMFILE."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # An unlimited hard limit: the kernel still refuses more than nr_open (usually 2**20).
+    wanted = 1_048_576 if hard == resource.RLIM_INFINITY else hard
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    except (ValueError, OSError):
+        return
+    logging.getLogger("openresponses").info(
+        "open-file limit raised from %d to %d (room for about %d concurrent streams)",
+        soft, wanted, (wanted - 200) // 2)
+
+
 def _serve(config: Config, args: argparse.Namespace) -> int:
     """Serve with JSON logs on stderr (secrets masked) and OTLP traces when configured: one
     process, or the parent of ``--workers N``, or one of its workers."""
@@ -67,6 +86,7 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
                              config_path=args.config)
     tracing = tracing_from_env(os.environ)
     tracer = tracing.tracer if tracing else None
+    _raise_open_files()
     _tune_gc()
     try:
         if args.listen_fd is not None:
