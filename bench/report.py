@@ -73,7 +73,8 @@ def headline(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     keys = sorted({(r["scenario"], r["concurrency"]) for r in rows if r.get("concurrency")},
                   key=lambda k: (k[0], k[1]))
     for scenario, c in keys:
-        get = {t: _find(rows, t, scenario, c) for t in ("ours", "floor", "litellm", "direct")}
+        get = {t: _find(rows, t, scenario, c)
+               for t in ("ours", "floor", "litellm", "direct", "ours-w2")}
         ours = get["ours"]
         added = None
         if ours.get("p50_ms") is not None and get["direct"].get("p50_ms") is not None:
@@ -84,6 +85,7 @@ def headline(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "ours_vs_floor": _ratio(ours.get("rps"), get["floor"].get("rps")),
             "ours_vs_litellm": _ratio(ours.get("rps"), get["litellm"].get("rps")),
             "ours_added_p50_ms": added,
+            "w2_vs_ours": _ratio(get["ours-w2"].get("rps"), ours.get("rps")),
         })
     return out
 
@@ -118,7 +120,7 @@ def markdown(data: dict[str, Any], png: str | None) -> str:
         parts.append(f"![throughput]({png})")
     parts += ["## Headline: requests/s and ratios", _table(data["headline"], [
         "scenario", "concurrency", "ours_rps", "floor_rps", "litellm_rps", "direct_rps",
-        "ours_vs_floor", "ours_vs_litellm", "ours_added_p50_ms"])]
+        "ours_vs_floor", "ours_vs_litellm", "ours_added_p50_ms", "w2_vs_ours"])]
     parts += ["## Every measurement", _table(data["rows"], [
         "target", "scenario", "concurrency", "rps", "p50_ms", "p99_ms", "ttfb_p50_ms",
         "ttfb_p99_ms", "cpu_ms_per_req", "server_cpu_util", "upstream_cpu_util",

@@ -97,6 +97,7 @@ def start_target(name: str, workdir: Path, upstream: Server, options: Options) -
         "direct": lambda: targets.direct(upstream),
         "floor": lambda: targets.start_floor(workdir, upstream),
         "ours": lambda: targets.start_ours(workdir, upstream),
+        "ours-w2": lambda: targets.start_ours(workdir, upstream, workers=2),
         "litellm": lambda: targets.start_litellm(workdir, upstream,
                                                  gateway_models(options.scenarios)),
     }

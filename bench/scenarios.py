@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 
 PROMPT = "Write one sentence about the sea."
-GATEWAYS = ("ours", "litellm")
+GATEWAYS = ("ours", "litellm", "ours-w2")
 
 
 @attrs.frozen

@@ -155,9 +155,10 @@ def ours_config(workdir: Path, upstream: Server, max_connections: int) -> Path:
 
 
 def start_ours(workdir: Path, upstream: Server, max_connections: int = 1024, *,
-               wrap: Sequence[str] = ()) -> Server:
-    """``openresponses serve`` (one worker) with groq and anthropic pointed at the fake;
-    ``wrap``: a command to run it under (e.g. valgrind)."""
+               wrap: Sequence[str] = (), workers: int = 1) -> Server:
+    """``openresponses serve`` (one worker, or ``--workers N`` on every core: target
+    ``ours-w2``) with groq and anthropic pointed at the fake; ``wrap``: a command to run it
+    under (e.g. valgrind)."""
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     config = ours_config(workdir, upstream, max_connections)
@@ -168,10 +169,25 @@ def start_ours(workdir: Path, upstream: Server, max_connections: int = 1024, *,
                    OPENRESPONSES_RATE_LIMIT_KEY_PER_DAY="0", OPENRESPONSES_UPSTREAM_RETRIES="0")
     argv = [*wrap, PY, "-m", "openresponses", "serve", "--host", "127.0.0.1", "--port", str(port),
             "--config", str(config)]
-    proc, log = _spawn("ours", argv, env, workdir, SERVER_CORE)
-    server = Server("ours", f"http://127.0.0.1:{port}", proc, log)
+    name, cores = "ours", SERVER_CORE
+    if workers > 1:
+        argv += ["--workers", str(workers)]
+        name, cores = f"ours-w{workers}", SERVER_CORE | DRIVER_CORE
+    proc, log = _spawn(name, argv, env, workdir, cores)
+    server = Server(name, f"http://127.0.0.1:{port}", proc, log)
     wait_ready(server, "/health", deadline=600 if wrap else 60)
+    if workers > 1:
+        _wait_logged(log, "serving on", workers + 1)
     return server
+
+
+def _wait_logged(log: Path, text: str, count: int, deadline: float = 60.0) -> None:
+    """Wait until ``text`` appears ``count`` times in the log (every worker is serving)."""
+    end = time.monotonic() + deadline
+    while log.read_text(errors="replace").count(text) < count:
+        if time.monotonic() > end:
+            raise RuntimeError(f"{log.name}: fewer than {count} {text!r} lines after {deadline}s")
+        time.sleep(0.2)
 
 
 def start_litellm(workdir: Path, upstream: Server, models: set[str]) -> Server:
