@@ -31,8 +31,8 @@ class Actor(Generic[M]):
     """Base class of actors. Subclass it and override `receive`.
 
     `concurrency` is how many messages may be handled at once: 1 handles them
-    one by one in mailbox order; N > 1 handles each in its own task, at most
-    N at once.
+    one by one in mailbox order; N > 1 handles them in up to N worker tasks,
+    at most N at once.
     """
 
     concurrency: int = 1
@@ -116,26 +116,36 @@ async def _serve_concurrently(
     handlers: trio.Nursery,
     limit: int,
 ) -> None:
-    """Handle each message in its own task in `handlers`, at most `limit` at once,
-    until the mailbox is closed. Messages stay queued while all slots are busy.
+    """Handle messages in up to `limit` long-lived worker tasks (this one and
+    others in `handlers`), until the mailbox is closed. Messages stay queued
+    while all workers are busy.
+
+    A worker is added only when one takes a message while no other is idle, so
+    a busy actor reuses its tasks instead of spawning one per message (a task
+    spawn and a semaphore step per ask were a fixed cost of every ask:
+    bench/results/2026-11-25-perf-2.md). A handler's context-variable changes
+    stay in its worker: reset what you set.
 
     Cancellation: propagates (the instance is being torn down).
     """
-    slots = trio.Semaphore(limit)
+    workers = idle = 1
 
-    async def handle(envelope: Envelope) -> None:
-        try:
+    async def work() -> None:
+        nonlocal workers, idle
+        while True:
+            try:
+                envelope = await reader.receive()
+            except (trio.ClosedResourceError, trio.EndOfChannel):
+                return
+            idle -= 1
+            if not idle and workers < limit:
+                workers += 1
+                idle += 1
+                handlers.start_soon(work)
             await _handle(actor, mailbox, envelope)
-        finally:
-            slots.release()
+            idle += 1
 
-    while True:
-        await slots.acquire()
-        try:
-            envelope = await reader.receive()
-        except (trio.ClosedResourceError, trio.EndOfChannel):
-            return
-        handlers.start_soon(handle, envelope)
+    await work()
 
 
 async def _handle(actor: Actor[Any], mailbox: Mailbox, envelope: Envelope) -> None:

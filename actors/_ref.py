@@ -9,7 +9,7 @@ from typing import Generic, TypeVar, final
 import attrs
 import trio
 
-from ._errors import reraise
+from ._errors import MailboxFull, reraise
 from ._mailbox import Envelope, Mailbox, Reply, StreamReply
 
 T = TypeVar("T")
@@ -138,7 +138,11 @@ class ActorRef(Generic[M]):
         its handler is cancelled. The actor lives on either way.
         """
         reply: Reply[T] = Reply()
-        await self._mailbox.put(Envelope(message, reply))
+        envelope = Envelope(message, reply)
+        try:  # room: queue it now; the wait for the reply is the checkpoint
+            self._mailbox.put_nowait(envelope)
+        except MailboxFull:
+            await self._mailbox.put(envelope)
         return await self._await(reply)
 
     async def ask_nowait(self, message: Ask[T]) -> T:

@@ -1,7 +1,8 @@
 """The provider-pool actor: one per provider, owning its HTTP client and connection limits.
 
 Each model turn is a ``StreamTurn`` message; the actor runs it in its own task (concurrency =
-the pool's connection limit) and streams normalized ``ModelEvent``s back to the asker. When the
+the pool's connection limit) and streams normalized ``ModelEvent``s back to the asker (a
+non-stream turn is a ``CallTurn``, answered with all its events in one reply). When the
 asker goes away (client disconnect), the runtime cancels that task, which closes the upstream
 connection at once. A ``RawRequest`` (Chat Completions passthrough, a provider's model list)
 goes through the same loop, limits, retries and breaker, and relays the upstream answer as is.
@@ -25,7 +26,7 @@ import httpx2
 import orjson
 import trio
 
-from actors import Actor, StreamAsk
+from actors import Actor, Ask, StreamAsk
 from openresponses.config import ProviderConfig
 from openresponses.errors import (
     AuthenticationFailed,
@@ -83,6 +84,19 @@ class StreamTurn(StreamAsk[TurnEvent]):
     extra_body: dict[str, Any] = attrs.field(factory=dict)
 
 
+@attrs.frozen
+class CallTurn(Ask[list[TurnEvent]]):
+    """A non-stream model turn answered in one reply: ``READY`` and all its events.
+
+    A non-stream upstream call yields its events all at once, so streaming them back (a
+    channel and a consumer wake-up per read) is pure overhead; this is the same turn, run
+    through the same retries, keys and breaker. ``gateway.turn_source`` picks it."""
+
+    call: ModelCall
+    client_key: str | None = attrs.field(default=None, repr=False)
+    extra_body: dict[str, Any] = attrs.field(factory=dict)
+
+
 RawItem = bytes | dict[str, Any]
 
 
@@ -99,7 +113,7 @@ class RawRequest(StreamAsk[RawItem | UpstreamReady]):
     client_key: str | None = attrs.field(default=None, repr=False)
 
 
-PoolMessage = StreamTurn | RawRequest
+PoolMessage = StreamTurn | CallTurn | RawRequest
 _BREAKER_GAUGE = {"closed": BREAKER_CLOSED, "half-open": BREAKER_HALF_OPEN, "open": BREAKER_OPEN}
 
 
@@ -176,10 +190,13 @@ class ProviderPool(Actor[PoolMessage]):
 
     async def receive(
         self, message: PoolMessage
-    ) -> AsyncIterator[TurnEvent | RawItem | UpstreamReady]:
+    ) -> AsyncIterator[TurnEvent | RawItem | UpstreamReady] | list[TurnEvent]:
         match message:
             case StreamTurn():
                 return self._turn(message)
+            case CallTurn():
+                async with aclosing(self._turn(message)) as events:
+                    return [event async for event in events]
             case RawRequest():
                 return self._raw(message)
             case _:
@@ -191,7 +208,7 @@ class ProviderPool(Actor[PoolMessage]):
             headers.update(self.protocol.auth_headers(key))
         return headers
 
-    def _turn(self, message: StreamTurn) -> AsyncGenerator[TurnEvent, None]:
+    def _turn(self, message: StreamTurn | CallTurn) -> AsyncGenerator[TurnEvent, None]:
         """Send the turn upstream (retrying failures before ``READY``); its events.
 
         Upstream HTTP errors and transport failures are raised as ``GatewayError``s; an open

@@ -47,6 +47,7 @@ from openresponses.gateway.tool_loop import (
     start_calls,
 )
 from openresponses.gateway.tool_runner import ToolMessage
+from openresponses.gateway.turn_source import turn_events
 from openresponses.observability.observer import Ops, Watched
 from openresponses.schema.ids import new_id
 from openresponses.schema.model_call import Item, ModelCall
@@ -303,8 +304,8 @@ class ResponseRun:
             turn = StreamTurn(call, self.caller.bearer)
             pool = self.gateway.providers[self.provider]
             try:
-                async with self.gateway.ops.turn(self.provider, self.model, pool.stream(
-                        turn, buffer=64, nowait=first)) as upstream:
+                async with self.gateway.ops.turn(self.provider, self.model, turn_events(
+                        pool, turn, nowait=first)) as upstream:
                     try:  # upstream errors before it accepted the request become HTTP errors
                         await anext(upstream)  # READY
                     except StopAsyncIteration:

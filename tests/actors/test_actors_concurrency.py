@@ -93,3 +93,35 @@ async def test_concurrency_below_one_is_rejected_at_start() -> None:
     async with open_supervisor() as supervisor:
         with pytest.raises(ValueError, match="concurrency"):
             await supervisor.start(lambda: Pool(concurrency=0), name="none")
+
+
+@attrs.frozen
+class WhichTask(Ask[object]):
+    pass
+
+
+class Tasks(Actor[WhichTask]):
+    concurrency = 8
+
+    async def receive(self, message: WhichTask) -> object:
+        return trio.lowlevel.current_task()
+
+
+async def test_concurrent_actor_reuses_its_handler_tasks() -> None:
+    async with started(Tasks) as ref:
+        tasks = [await ref.ask(WhichTask()) for _ in range(50)]  # kept: ids stay unique
+    # One at a time: one worker takes each message, a second waits idle; no task per message.
+    assert len({id(task) for task in tasks}) <= 2
+
+
+async def test_a_worker_freed_by_a_cancelled_ask_takes_the_next_message() -> None:
+    gate = trio.Event()
+    pool = Pool(concurrency=2)
+    async with started(lambda: pool) as ref:
+        with trio.move_on_after(0.05):
+            await ask_all(ref, gate, 2)  # both workers busy, then both asks cancelled
+        await trio.testing.wait_all_tasks_blocked()
+        assert pool.running == 0
+        gate.set()
+        assert await ask_all(ref, gate, 3) == [0, 1, 2]
+        assert pool.peak == 2

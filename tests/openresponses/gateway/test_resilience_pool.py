@@ -25,6 +25,7 @@ from openresponses.gateway.provider_pool import (
     TurnEvent,
 )
 from openresponses.gateway.resilience import CircuitBreaker, RetryPolicy
+from openresponses.gateway.turn_source import turn_events
 from openresponses.observability.metrics import BREAKER_CLOSED, BREAKER_OPEN, Metrics
 from openresponses.providers.registry import protocol_for_provider
 from openresponses.schema.model_call import ModelCall
@@ -97,8 +98,8 @@ def sample(metrics: Metrics, name: str) -> float:
 async def turn(ref: ActorRef[PoolMessage], *, stream: bool = True) -> list[TurnEvent]:
     call = ModelCall(provider="groq", model="m", stream=stream,
                      input=[{"type": "message", "role": "user", "content": "hi"}])
-    async with ref.stream(StreamTurn(call, client_key="client")) as events:
-        return [event async for event in events]
+    async with turn_events(ref, StreamTurn(call, client_key="client"), nowait=False) as events:
+        return [event async for event in events]  # non-stream: a CallTurn, one reply
 
 
 def text(events: list[TurnEvent]) -> str:

@@ -1,0 +1,75 @@
+"""A model turn's events as a channel, whichever way the provider pool delivers them.
+
+A streamed turn is a ``StreamTurn``: the pool's producer sends each event as it is read. A
+non-stream turn gets its whole answer in one upstream read, so it is a ``CallTurn`` ask whose
+reply is the event list (bench/results/2026-11-25-perf-2.md: the stream machinery — a channel,
+its receives and the consumer's wake-ups — was a fixed cost on every non-stream request). The
+consumer sees the same thing both ways: a ``ReceiveChannel`` whose first item (``READY``)
+arrives once the upstream accepted the request, raising the turn's error instead.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import final
+
+import trio
+
+from actors import ActorRef
+from openresponses.gateway.provider_pool import CallTurn, PoolMessage, StreamTurn, TurnEvent
+
+
+def turn_events(
+    pool: ActorRef[PoolMessage], turn: StreamTurn, *, nowait: bool
+) -> AbstractAsyncContextManager[trio.abc.ReceiveChannel[TurnEvent]]:
+    """The events of ``turn`` (``READY`` first), streamed or in one reply (``call.stream``).
+
+    ``nowait``: raise ``MailboxFull`` instead of waiting for room in the pool's mailbox
+    (for a non-stream turn, on the first receive). Leaving the block, or cancelling a
+    receive, cancels the upstream call.
+    """
+    if turn.call.stream:
+        return pool.stream(turn, buffer=64, nowait=nowait)
+    return _answered(pool, CallTurn(turn.call, turn.client_key, turn.extra_body), nowait)
+
+
+@asynccontextmanager
+async def _answered(pool: ActorRef[PoolMessage], message: CallTurn, nowait: bool
+                    ) -> AsyncIterator[trio.abc.ReceiveChannel[TurnEvent]]:
+    yield _Answered(pool, message, nowait)
+
+
+@final
+class _Answered(trio.abc.ReceiveChannel[TurnEvent]):
+    """A ``CallTurn``'s events: the first receive asks the pool and waits for the answer
+    (cancelling that wait cancels the call); the rest are at hand."""
+
+    def __init__(self, pool: ActorRef[PoolMessage], message: CallTurn, nowait: bool) -> None:
+        self._pool = pool
+        self._message = message
+        self._nowait = nowait
+        self._asked = False
+        self._events: deque[TurnEvent] = deque()
+
+    async def receive(self) -> TurnEvent:
+        """The next event; the first call asks (``MailboxFull``, the turn's error)."""
+        if not self._asked:
+            self._asked = True  # asked once: after a failure the channel is just empty
+            ask = self._pool.ask_nowait if self._nowait else self._pool.ask
+            self._events.extend(await ask(self._message))
+        return self.receive_nowait()
+
+    def receive_nowait(self) -> TurnEvent:
+        """The next event at hand; ``WouldBlock`` before the answer, then ``EndOfChannel``."""
+        if self._events:
+            return self._events.popleft()
+        if not self._asked:
+            raise trio.WouldBlock
+        raise trio.EndOfChannel
+
+    async def aclose(self) -> None:
+        self._asked = True
+        self._events.clear()
+        await trio.lowlevel.checkpoint()
