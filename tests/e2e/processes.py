@@ -33,7 +33,10 @@ class GatewayProcess:
     lines: list[str] = attrs.Factory(list)
 
     def records(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in list(self.lines)]
+        """The JSON log records so far. Lines that are not JSON objects are skipped: the
+        workers share one stderr, and what a library prints before logging is configured (or
+        a line torn by another process's write) is not a record."""
+        return [record for record in map(_parse, list(self.lines)) if record is not None]
 
     def access(self, path_prefix: str) -> list[dict[str, Any]]:
         """The access lines of requests whose path starts with ``path_prefix``."""
@@ -50,6 +53,14 @@ class GatewayProcess:
         return [r["worker_pid"] for r in self.records()
                 if r.get("logger") == "openresponses.workers" and "worker_pid" in r
                 and "serving" in r["message"]]
+
+
+def _parse(line: str) -> dict[str, Any] | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def base_env(extra: dict[str, str]) -> dict[str, str]:
