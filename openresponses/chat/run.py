@@ -30,7 +30,7 @@ import orjson
 from actors import MailboxFull, StreamAsk
 from openresponses.auth import Caller
 from openresponses.chat import passthrough
-from openresponses.chat.accumulate import ChunkAccumulator
+from openresponses.chat.batches import RelayedStream, batched
 from openresponses.chat.chunks import ChunkBuilder, completion_id
 from openresponses.chat.request import ChatRequest
 from openresponses.chat.stored import completion_record
@@ -41,7 +41,7 @@ from openresponses.gateway.rate_limiter import Charge, token_hit
 from openresponses.gateway.resilience import falls_back
 from openresponses.gateway.run import Gateway, as_gateway_error, resolve_targets
 from openresponses.gateway.storage_chat import SaveChatCompletion
-from openresponses.providers.sse import SSEDecoder
+from openresponses.observability.observer import Watched
 
 JSON = dict[str, Any]
 DONE = b"data: [DONE]\n\n"
@@ -91,7 +91,7 @@ class ChatRun:
                           extra_body=target.translated.extra_body)
 
     @asynccontextmanager
-    async def _upstream(self) -> AsyncIterator[tuple[_Target, AsyncIterator[Any]]]:
+    async def _upstream(self) -> AsyncIterator[tuple[_Target, Watched[Any]]]:
         """The first target that accepts the call, and its items past ``READY``."""
         for n, target in enumerate(self.targets, start=1):
             last = n == len(self.targets)
@@ -164,13 +164,15 @@ class ChatRun:
     # -- stream ------------------------------------------------------------------------------
 
     async def frames(self) -> AsyncGenerator[bytes, None]:
-        """SSE frames of the streamed completion; see the module docstring."""
+        """SSE frames of the streamed completion; see the module docstring. Chunks that are
+        ready together (one upstream read, or reads already waiting) come as one ``bytes``, so
+        the client gets them in one write; none waits for a later one."""
         started = False
-        async with aclosing(self._chunks()) as chunks:
+        async with aclosing(self._batches()) as batches:
             try:
-                async for chunk in chunks:
+                async for batch in batches:
                     started = True
-                    yield frame(chunk)
+                    yield b"".join([frame(chunk) for chunk in batch])
             except Exception as exc:
                 error = as_gateway_error(exc)
                 if not started:
@@ -179,38 +181,34 @@ class ChatRun:
                 return
         yield DONE
 
-    async def _chunks(self) -> AsyncGenerator[JSON, None]:
+    async def _batches(self) -> AsyncGenerator[list[JSON], None]:
+        """Non-empty batches of chunks, in order; the completion is finished (charged, stored)
+        after the last one and before this ends."""
         async with self._upstream() as (target, items):
             source = (self._relayed(items) if target.translated is None
                       else self._translated(items))
-            async with aclosing(source) as chunks:
-                async for chunk in chunks:
-                    yield chunk
+            async with aclosing(source) as batches:
+                async for batch in batches:
+                    yield batch
 
-    async def _relayed(self, pieces: AsyncIterator[Any]) -> AsyncGenerator[JSON, None]:
-        relay = passthrough.ChunkRelay(self.id, self.request.model)
-        folded = ChunkAccumulator()
-        decoder = SSEDecoder()
-        async for piece in pieces:
-            for sse in decoder.feed(piece):
-                if (chunk := relay.feed(sse.event, sse.data)) is not None:
-                    folded.add(chunk)
-                    yield chunk
-        for sse in decoder.close():
-            if (chunk := relay.feed(sse.event, sse.data)) is not None:
-                folded.add(chunk)
-                yield chunk
-        relay.close()
-        completion = folded.completion()
+    async def _relayed(self, pieces: Watched[Any]) -> AsyncGenerator[list[JSON], None]:
+        relay = RelayedStream(self.id, self.request.model)
+        async with aclosing(batched(pieces, relay.feed)) as batches:
+            async for batch in batches:
+                yield batch
+        tail, error = relay.close()
+        if tail:
+            yield tail
+        if error is not None:
+            raise error
+        completion = relay.folded.completion()
         await self._finished(completion, completion.get("usage"))
 
-    async def _translated(self, events: AsyncIterator[Any]) -> AsyncGenerator[JSON, None]:
+    async def _translated(self, events: Watched[Any]) -> AsyncGenerator[list[JSON], None]:
         builder = self._builder()
-        for chunk in builder.start():
-            yield chunk
-        async for event in events:
-            for chunk in builder.feed(event):
-                yield chunk
-        for chunk in builder.finish():
-            yield chunk
+        async with aclosing(batched(events, builder.feed, builder.start())) as batches:
+            async for batch in batches:
+                yield batch
+        if tail := builder.finish():
+            yield tail
         await self._finished(builder.completion(), builder.usage)
