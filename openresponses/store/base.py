@@ -7,7 +7,7 @@ key): another owner's records are invisible, exactly as if they did not exist.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol
 
 import attrs
@@ -225,6 +225,25 @@ def check_page_args(limit: int, order: str) -> None:
         raise ValueError("limit must be at least 1")
     if order not in ("asc", "desc"):
         raise ValueError("order must be 'asc' or 'desc'")
+
+
+def items_page(
+    rows: Sequence[tuple[str, Any]],
+    limit: int,
+    *,
+    decode: Callable[[Any], dict[str, Any]] | None = None,
+    reverse: bool = False,
+) -> ItemsPage:
+    """The page of a query that fetched up to ``limit + 1`` ``(item id, body)`` rows: the
+    extra row only says there is more. ``decode`` turns a stored body into the item (SQLite
+    keeps bytes; PostgreSQL's JSONB arrives decoded); ``reverse`` flips a page read backwards
+    from a ``before`` cursor into the listing order."""
+    page = list(rows[:limit])
+    if reverse:
+        page.reverse()
+    return ItemsPage(data=[decode(body) if decode else body for _, body in page],
+                     first_id=page[0][0] if page else None,
+                     last_id=page[-1][0] if page else None, has_more=len(rows) > limit)
 
 
 def open_store(url: str) -> Store:

@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from openresponses.store.base import ItemsPage, Order, check_page_args
+from openresponses.store.base import ItemsPage, Order, check_page_args, items_page
 from openresponses.store.conversations import Item, StoredConversation
 from openresponses.store.postgres_pool import Connection, text
 
@@ -136,10 +136,7 @@ class PostgresConversations:
                 return None
             params = {"id": conversation_id, "after": after, "limit": limit + 1}
             rows = conn.execute(sql, params).fetchall()
-        page = rows[:limit]
-        return ItemsPage(data=[body for _, body in page],
-                         first_id=page[0][0] if page else None,
-                         last_id=page[-1][0] if page else None, has_more=len(rows) > limit)
+        return items_page(rows, limit)
 
     def conversation_item(self, owner: str, conversation_id: str, item_id: str) -> Item | None:
         with self._reader() as conn:

@@ -19,6 +19,7 @@ from openresponses.store.base import (
     ResponsesPage,
     StoredResponse,
     check_page_args,
+    items_page,
 )
 from openresponses.store.postgres_pool import Connection, dumps, text
 
@@ -149,13 +150,7 @@ def page_items(
     if not rows:
         return None
     found = [(item_id, body) for item_id, body in rows if item_id is not None]
-    has_more = len(found) > limit
-    found = found[:limit]
-    if backwards:
-        found.reverse()
-    return ItemsPage(data=[body for _, body in found],
-                     first_id=found[0][0] if found else None,
-                     last_id=found[-1][0] if found else None, has_more=has_more)
+    return items_page(found, limit, reverse=backwards)
 
 
 def _page_sql(order: Order, *, after: bool, before: bool, backwards: bool) -> str:

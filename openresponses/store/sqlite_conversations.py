@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from openresponses.store.base import ItemsPage, Order, check_page_args
+from openresponses.store.base import ItemsPage, Order, check_page_args, items_page
 from openresponses.store.conversations import Item, StoredConversation
 
 # Gap-tolerant (IF NOT EXISTS): correct whichever schema version ends up applying it.
@@ -132,10 +132,7 @@ class SqliteConversations:
                 return None
             params = {"id": conversation_id, "after": after, "limit": limit + 1}
             rows = conn.execute(sql, params).fetchall()
-        page = rows[:limit]
-        return ItemsPage(data=[orjson.loads(body) for _, body in page],
-                         first_id=page[0][0] if page else None,
-                         last_id=page[-1][0] if page else None, has_more=len(rows) > limit)
+        return items_page(rows, limit, decode=orjson.loads)
 
     def conversation_item(self, owner: str, conversation_id: str, item_id: str) -> Item | None:
         with self._reader() as conn:

@@ -13,7 +13,13 @@ from collections.abc import Sequence
 
 import orjson
 
-from openresponses.store.base import ItemsPage, Order, StoredResponse, check_page_args
+from openresponses.store.base import (
+    ItemsPage,
+    Order,
+    StoredResponse,
+    check_page_args,
+    items_page,
+)
 
 RESPONSES_MIGRATION: tuple[str, ...] = (
     """CREATE TABLE responses (
@@ -142,14 +148,7 @@ def page_items(
     if not rows:
         return None
     found = [(item_id, body) for item_id, body in rows if item_id is not None]
-    has_more = len(found) > limit
-    found = found[:limit]
-    if backwards:
-        found.reverse()
-    data = [orjson.loads(body) for _, body in found]
-    first_id = found[0][0] if found else None
-    last_id = found[-1][0] if found else None
-    return ItemsPage(data=data, first_id=first_id, last_id=last_id, has_more=has_more)
+    return items_page(found, limit, decode=orjson.loads, reverse=backwards)
 
 
 def _page_sql(order: Order, *, after: bool, before: bool, backwards: bool) -> str:
