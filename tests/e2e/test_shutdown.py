@@ -23,6 +23,7 @@ from openresponses.server import serve
 from openresponses.store.sqlite import SqliteStore
 from tests.e2e.conftest import CLIENT_KEY
 from tests.e2e.live import AUTH, closed_port, faulty_config, post_stream, until
+from tests.e2e.processes import collect_lines
 from tests.fakes.faulty import FaultyUpstream
 from tests.fakes.keys import FAULTY_PROVIDER_KEY
 from tests.log_capture import CAPTURE
@@ -123,17 +124,6 @@ async def subprocess_gateway(tmp_path: Path, faulty_url: str) -> AsyncIterator[G
             process.kill()
             await process.wait()
         CAPTURE.extend(gateway.lines)
-
-
-async def collect_lines(process: trio.Process, lines: list[str]) -> None:
-    assert process.stderr is not None
-    buffer = b""
-    async for chunk in process.stderr:
-        buffer += chunk
-        *complete, buffer = buffer.split(b"\n")
-        lines += [line.decode() for line in complete if line]
-    if buffer:
-        lines.append(buffer.decode())
 
 
 async def wait_healthy(gateway: Gateway) -> None:
