@@ -18,6 +18,7 @@ from actors import ActorRef, Supervisor, open_supervisor
 from openresponses.app import create_app
 from openresponses.config import Config
 from openresponses.gateway.background import BackgroundRunner
+from openresponses.gateway.group_commit import GroupCommit
 from openresponses.gateway.provider_pool import PoolMessage, ProviderPool
 from openresponses.gateway.rate_limiter_redis import rate_limiter
 from openresponses.gateway.resilience import RetryPolicy
@@ -58,8 +59,9 @@ async def running_gateway(
     """Start every actor under one supervisor; stop them (flushing storage) on exit."""
     async with open_supervisor() as supervisor:
         ops = Ops.for_supervisor(supervisor, tracer)
+        commits = GroupCommit(limit=config.storage_mailbox)  # outlives storage instances
         storage = await supervisor.start(
-            lambda: StorageActor(lambda: open_store(config.store_url)),
+            lambda: StorageActor(lambda: open_store(config.store_url), commits=commits),
             name="storage", mailbox_size=config.storage_mailbox,
         )
         providers = await _start_providers(supervisor, config, transports, ops)
@@ -74,7 +76,7 @@ async def running_gateway(
                 partial(BackgroundRunner, storage), name="background",
                 mailbox_size=config.provider_mailbox)
             yield Gateway(config=config, providers=providers, storage=storage, tools=tools,
-                          ops=ops, limiter=limiter, background=background)
+                          ops=ops, limiter=limiter, background=background, commits=commits)
         finally:
             with trio.CancelScope(shield=True):
                 await supervisor.stop_all()

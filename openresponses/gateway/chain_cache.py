@@ -16,6 +16,10 @@ What may be cached, and when it is dropped:
   it read);
 - the least recently used entries past ``MAX_ENTRIES`` or ``MAX_ITEMS`` items in all.
 
+A context also says whether it is *plain*: no item that the run's context preparation would
+change (a compaction item, an item of a tool the gateway ran, a custom or namespaced tool
+call), so a follow-up turn can skip walking it (``History.plain``, ``run.ResponseRun``).
+
 The tip of a chain is always read from the store, so a tip deleted by another process is
 seen at once; an *ancestor* deleted by another process (several gateway processes on one
 database) stays in this process's cache until evicted. Cached items are shared, not copied:
@@ -31,6 +35,7 @@ import attrs
 
 from openresponses.schema.model_call import Item
 from openresponses.store.base import StoredResponse
+from openresponses.tools.toolset import adapts_unchanged
 
 MAX_ENTRIES = 256
 MAX_ITEMS = 1_000_000
@@ -44,6 +49,15 @@ class Context:
     items: tuple[Item, ...]
     ids: frozenset[str]
     finished: bool  # every response of the chain has finished: cacheable
+    plain: bool  # no item that context preparation changes (see the module docstring)
+
+
+class History(list[Item]):
+    """A chain's items as a run gets them, with the context's ``plain``."""
+
+    def __init__(self, items: Sequence[Item], *, plain: bool) -> None:
+        super().__init__(items)
+        self.plain = plain
 
 
 def chain_context(chain: Sequence[StoredResponse]) -> Context:
@@ -53,13 +67,18 @@ def chain_context(chain: Sequence[StoredResponse]) -> Context:
         items += record.input_items
         items += record.response["output"]
     return Context(tuple(items), frozenset(record.id for record in chain),
-                   all(_finished(record) for record in chain))
+                   all(_finished(record) for record in chain), _plain(items))
 
 
 def extend(parent: Context, tip: StoredResponse) -> Context:
     """The context of ``tip``, given its parent's."""
-    return Context((*parent.items, *tip.input_items, *tip.response["output"]),
-                   parent.ids | {tip.id}, parent.finished and _finished(tip))
+    added = (*tip.input_items, *tip.response["output"])
+    return Context((*parent.items, *added), parent.ids | {tip.id},
+                   parent.finished and _finished(tip), parent.plain and _plain(added))
+
+
+def _plain(items: Sequence[Item]) -> bool:
+    return all(item.get("type") != "compaction" and adapts_unchanged(item) for item in items)
 
 
 def _finished(record: StoredResponse) -> bool:

@@ -119,12 +119,16 @@ def expand(secret: bytes, items: list[Item], *, api: str) -> list[Item]:
     return out
 
 
+def has_compaction(items: list[Item]) -> bool:
+    return any(item.get("type") == "compaction" for item in items)
+
+
 async def expand_context(storage: ActorRef[Any], items: list[Item], *, api: str) -> list[Item]:
     """``expand`` with the gateway's secret; no storage call when there is no compaction item.
 
     Raises ``InvalidRequest`` for an altered or forged compaction item.
     """
-    if not any(item.get("type") == "compaction" for item in items):
+    if not has_compaction(items):
         return items
     secret = await storage.ask(GetSecret(SECRET_NAME)) if any(map(is_ours, items)) else b""
     return expand(secret, items, api=api)

@@ -32,12 +32,14 @@ from openresponses.errors import (
     UpstreamUnavailable,
 )
 from openresponses.gateway.builder import Event, ResponseBuilder
-from openresponses.gateway.compaction_items import expand_context
+from openresponses.gateway.chain_cache import History
+from openresponses.gateway.compaction_items import expand_context, has_compaction
+from openresponses.gateway.group_commit import GroupCommit
 from openresponses.gateway.provider_pool import PoolMessage, StreamTurn, TurnEvent
 from openresponses.gateway.rate_limiter import LimiterMessage
 from openresponses.gateway.resilience import falls_back
 from openresponses.gateway.response_object import response_skeleton
-from openresponses.gateway.storage import LoadContext, SaveResponse, StorageMessage
+from openresponses.gateway.storage import LoadContext, StorageMessage, save_response
 from openresponses.gateway.tool_loop import (
     approval_request,
     declined,
@@ -71,6 +73,7 @@ class Gateway:
     background: ActorRef[Any] | None = None  # BackgroundRunner (gateway.background)
     clock: Callable[[], float] = time.time
     ops: Ops = attrs.Factory(Ops)  # metrics, shutdown drain, actor statistics
+    commits: GroupCommit | None = None  # the storage actor's batch, joined directly
 
 
 def resolve_model(gateway: Gateway, model: str) -> tuple[str, str]:
@@ -178,10 +181,7 @@ class ResponseRun:
             history = await load_history(self.gateway, self.caller,
                                          self.request.previous_response_id)
         listed = await self._prepare_tools(history)
-        items = await expand_context(
-            self.gateway.storage, [*history, *self.request.input, *self.lead_items],
-            api=self.api)  # compaction items → summary messages
-        context = adapt_input(items, self.api)
+        context = await self._context(history)
         try:
             async with aclosing(self._loop(context, listed)) as batches:
                 async for batch in batches:
@@ -189,6 +189,17 @@ class ResponseRun:
         except MailboxFull:
             message = f"The {self.provider} provider is at capacity; retry shortly."
             raise Overloaded(message) from None
+
+    async def _context(self, history: list[Item]) -> list[Item]:
+        """History and input as the provider gets them: compaction items expanded into
+        summary messages, then reshaped for its api (``adapt_input``). A plain cached history
+        (``chain_cache.History``) is taken as it is, unless the input holds a compaction item
+        (which may drop what came before it)."""
+        head = [*self.request.input, *self.lead_items]
+        if isinstance(history, History) and history.plain and not has_compaction(head):
+            return [*history, *adapt_input(head, self.api)]
+        items = await expand_context(self.gateway.storage, [*history, *head], api=self.api)
+        return adapt_input(items, self.api)
 
     async def _prepare_tools(self, history: list[Item]) -> list[dict[str, Any]]:
         """List MCP servers' tools; returns the new ``mcp_list_tools`` items to show."""
@@ -381,4 +392,4 @@ class ResponseRun:
             previous_response_id=self.request.previous_response_id,
             created_at=response["created_at"],
         )
-        await self.gateway.storage.ask(SaveResponse(record))
+        await save_response(self.gateway.storage, self.gateway.commits, record)

@@ -1,10 +1,11 @@
 """The storage actor: owns a ``Store`` and runs its blocking calls in worker threads.
 
-Saves are group-committed: every ``SaveResponse`` joins a pending batch, and one flusher task
-writes all that is pending in one transaction (one worker-thread call), then answers every asker
-of that batch together, so a save's ask returns only once the record is durable. While one batch
-is being written the next one gathers, so under load many saves share one commit. A failed write
-fails every asker of its batch with the same exception; the actor serves on.
+Saves are group-committed (``gateway.group_commit``): every ``SaveResponse`` joins a pending
+batch, and one flusher task writes all that is pending in one transaction (one worker-thread
+call), then answers every saver of that batch together, so a save returns only once the record
+is durable. A failed write fails every saver of its batch with the same exception; the actor
+serves on. A run may join the batch directly while this actor's flusher is attached
+(``save_response``).
 
 Reads run in worker threads bounded by a ``trio.CapacityLimiter``. A delete first writes the
 saves asked before it, so it is never undone by an earlier save committing after it.
@@ -17,14 +18,15 @@ and when the instance is torn down, what is pending is written and the store clo
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Literal, TypeVar, assert_never
 
 import attrs
 import trio
 
-from actors import Actor, Ask
-from openresponses.gateway.chain_cache import ChainCache, chain_context, extend
+from actors import Actor, ActorRef, Ask
+from openresponses.gateway.chain_cache import ChainCache, History, chain_context, extend
+from openresponses.gateway.group_commit import GroupCommit
 from openresponses.gateway.storage_background import (
     AppendEvents,
     BackgroundMessage,
@@ -64,7 +66,7 @@ from openresponses.gateway.storage_listing import ListResponses
 from openresponses.gateway.storage_thread import run_in_worker
 from openresponses.keys import KeyChange, KeyRecord
 from openresponses.schema.model_call import Item
-from openresponses.store.base import ItemsPage, Store, StoredResponse, validate_record
+from openresponses.store.base import ItemsPage, Store, StoredResponse
 
 T = TypeVar("T")
 
@@ -154,13 +156,14 @@ StorageMessage = (
 )
 
 
-@attrs.define
-class _PendingSave:
-    """A save waiting for its batch to commit."""
-
-    record: StoredResponse
-    committed: trio.Event = attrs.Factory(trio.Event)
-    error: Exception | None = None
+async def save_response(storage: ActorRef[StorageMessage], commits: GroupCommit | None,
+                        record: StoredResponse) -> None:
+    """Store ``record``; returns once it is durable. Joins the storage actor's batch directly
+    while its flusher is attached (``gateway.group_commit``), else asks the actor."""
+    if commits is not None and commits.can_join():
+        await commits.save(record)
+    else:
+        await storage.ask(SaveResponse(record))
 
 
 class StorageStopped(RuntimeError):
@@ -172,12 +175,11 @@ class StorageActor(Actor[StorageMessage]):
 
     concurrency = 256
 
-    def __init__(self, store_factory: Callable[[], Store], *, read_threads: int = 8) -> None:
+    def __init__(self, store_factory: Callable[[], Store], *, read_threads: int = 8,
+                 commits: GroupCommit | None = None) -> None:
         self._store_factory = store_factory
         self._store: Store | None = None
-        self._pending: list[_PendingSave] = []
-        self._wake = trio.Event()
-        self._flush_lock = trio.Lock()
+        self._commits = commits if commits is not None else GroupCommit()
         self._readers = trio.CapacityLimiter(read_threads)
         self._calls = 0  # store calls running in worker threads
         self._calls_done = trio.Event()
@@ -187,6 +189,7 @@ class StorageActor(Actor[StorageMessage]):
         """Open the store (in a worker thread) and start the flusher."""
         self._store = await trio.to_thread.run_sync(self._store_factory)
         self.context.nursery.start_soon(self._flush_forever)
+        self._commits.attached = True
 
     async def on_stop(self) -> None:
         """Write what is pending, then close the store."""
@@ -235,14 +238,8 @@ class StorageActor(Actor[StorageMessage]):
         A record that could not be stored fails here alone, before it joins a batch.
         Cancellation: stops waiting; the record is still written.
         """
-        validate_record(record)
         self._open()
-        pending = _PendingSave(record)
-        self._pending.append(pending)
-        self._wake.set()
-        await pending.committed.wait()
-        if pending.error is not None:
-            raise pending.error
+        await self._commits.save(record)
 
     async def _flush_forever(self) -> None:
         """Write each gathered batch as soon as the previous one is done; on teardown (stop
@@ -250,37 +247,18 @@ class StorageActor(Actor[StorageMessage]):
         """
         try:
             while True:
-                await self._wake.wait()
-                self._wake = trio.Event()
+                await self._commits.wait()
                 await self._flush()
         finally:
             await self._shutdown()
 
     async def _flush(self) -> None:
-        """Write everything pending in one transaction and answer its askers.
+        """Write everything pending in one transaction and answer its savers (shielded)."""
+        await self._commits.flush(self._write_batch)
 
-        Shielded: once taken, a batch is written and answered even if the caller is cancelled.
-        """
-        with trio.CancelScope(shield=True):
-            lock = self._flush_lock
-            try:
-                lock.acquire_nowait()  # the usual case: no scheduler round trip
-            except trio.WouldBlock:
-                await lock.acquire()
-            try:
-                batch, self._pending = self._pending, []
-                if not batch:
-                    return
-                records = [pending.record for pending in batch]
-                try:
-                    await self._call(lambda store: store.save_batch(records), light=True)
-                except Exception as exc:
-                    _answer(batch, exc)
-                else:
-                    self._chains.written([record.id for record in records])
-                    _answer(batch, None)
-            finally:
-                lock.release()
+    async def _write_batch(self, records: list[StoredResponse]) -> None:
+        await self._call(lambda store: store.save_batch(records), light=True)
+        self._chains.written([record.id for record in records])
 
     async def _delete(self, owner: str, response_id: str) -> bool:
         """Write the saves asked so far, then delete. Cancellation: the delete, once begun in
@@ -297,13 +275,14 @@ class StorageActor(Actor[StorageMessage]):
 
         Shielded; safe to run twice (on_stop, then the flusher's teardown).
         """
+        self._commits.attached = False  # from now on, runs ask (and hear that it stopped)
         with trio.CancelScope(shield=True):
             while True:
                 await self._flush()
                 if self._calls:
                     self._calls_done = trio.Event()
                     await self._calls_done.wait()
-                elif not self._pending:
+                elif not self._commits.pending:
                     break
             store, self._store = self._store, None
             if store is not None:
@@ -347,7 +326,7 @@ class StorageActor(Actor[StorageMessage]):
                 return None
             context = chain_context(chain)
         chains.put(owner, response_id, context, generation)
-        return list(context.items)
+        return History(context.items, plain=context.plain)
 
     # -- store calls -------------------------------------------------------------------------
 
@@ -359,21 +338,22 @@ class StorageActor(Actor[StorageMessage]):
         self, call: Callable[[Store], T], *, limiter: trio.CapacityLimiter | None = None,
         light: bool = False,
     ) -> T:
-        """Run ``call(store)`` in a worker thread; the store stays open until it returns.
+        """Run ``call(store)`` in a worker thread (``storage_thread.run_in_worker``) holding
+        ``limiter`` (trio's default thread limiter if None); the store stays open until it
+        returns.
 
-        ``light``: through ``storage_thread.run_in_worker`` (no limiter: for the group
-        commits, one at a time under the flush lock). Raises ``StorageStopped`` once the
-        store is closed. Cancellation: a call already running in its thread is waited for,
-        never abandoned.
+        ``light``: no limiter (the group commits, one at a time under the flush lock).
+        Raises ``StorageStopped`` once the store is closed. Cancellation: a call already
+        running in its thread is waited for, never abandoned.
         """
         store = self._open()
         self._calls += 1
         try:
+            bound = functools.partial(call, store)
             if light:
-                return await run_in_worker(functools.partial(call, store))
-            return await trio.to_thread.run_sync(
-                call, store, limiter=limiter, abandon_on_cancel=False
-            )
+                return await run_in_worker(bound)
+            async with limiter or trio.to_thread.current_default_thread_limiter():
+                return await run_in_worker(bound)
         finally:
             self._calls -= 1
             if not self._calls:
@@ -394,10 +374,3 @@ def _list_items(message: ListInputItems, store: Store) -> ItemsPage | None:
         after=message.after,
         before=message.before,
     )
-
-
-def _answer(batch: Sequence[_PendingSave], error: Exception | None) -> None:
-    """Wake every asker of ``batch`` with the outcome (no checkpoint: all or none)."""
-    for pending in batch:
-        pending.error = error
-        pending.committed.set()

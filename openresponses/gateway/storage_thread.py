@@ -1,15 +1,20 @@
-"""A worker-thread call for the storage actor's group commits, lighter than ``to_thread``.
+"""A worker-thread call for the storage actor's store calls, lighter than ``to_thread``.
 
-``trio.to_thread.run_sync`` does, on every call, what a commit every few milliseconds does not
-need: a capacity limiter, a copy of the context, two renames of the OS thread (each a write to
-``/proc``) and a message loop for ``trio.from_thread``. The writes of the storage actor are
-one at a time (its flush lock) and never call back into trio, so they run on trio's own
-thread cache (``trio.lowlevel.start_thread_soon``) and report straight back to the waiting
-task: the same worker threads, the same guarantee (the call always runs to its end).
+``trio.to_thread.run_sync`` does, on every call, what a store call does not need: two renames
+of the OS thread (each a write to ``/proc``) and a message loop for ``trio.from_thread``. Store
+calls never call back into trio, so they run on trio's own thread cache
+(``trio.lowlevel.start_thread_soon``) and report straight back to the waiting task: the same
+worker threads, the same guarantee (the call always runs to its end). The caller holds a
+``CapacityLimiter`` where the calls may run concurrently (the storage actor's reads and
+writes); the group commits need none (one at a time under the flush lock). The call runs in a
+copy of the caller's context, as with ``to_thread`` (a log line from a store call keeps the
+request id).
 """
 
 from __future__ import annotations
 
+import contextvars
+import functools
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -40,6 +45,7 @@ async def run_in_worker(call: Callable[[], T]) -> T:
         except trio.RunFinishedError:  # pragma: no cover - the run ended under us
             pass
 
-    trio.lowlevel.start_thread_soon(call, deliver)
+    trio.lowlevel.start_thread_soon(functools.partial(contextvars.copy_context().run, call),
+                                    deliver)
     result: T = await trio.lowlevel.wait_task_rescheduled(_no_abort)
     return result

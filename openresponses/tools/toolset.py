@@ -142,6 +142,14 @@ _GATEWAY_ITEMS = frozenset({"mcp_list_tools", "mcp_call", "mcp_approval_request"
                             "mcp_approval_response"})
 
 
+def adapts_unchanged(item: Item) -> bool:
+    """Whether ``adapt_input`` keeps ``item`` as it is, whatever the provider's api."""
+    kind = item.get("type")
+    if kind in _GATEWAY_ITEMS or kind in ("custom_tool_call", "custom_tool_call_output"):
+        return False
+    return not (kind == "function_call" and item.get("namespace"))
+
+
 def adapt_input(items: list[Item], api: str) -> list[Item]:
     """History and input items reshaped for a provider speaking ``api``: items of tools the
     gateway ran are dropped (their results are in the answers that followed); for providers

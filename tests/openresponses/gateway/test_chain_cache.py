@@ -10,7 +10,7 @@ import trio
 
 from actors import ActorRef
 from actors.testing import started
-from openresponses.gateway.chain_cache import ChainCache, chain_context
+from openresponses.gateway.chain_cache import ChainCache, History, chain_context, extend
 from openresponses.gateway.storage import (
     DeleteResponse,
     LoadChain,
@@ -155,3 +155,43 @@ async def test_loads_and_saves_interleaved_agree_with_the_store(tmp_path: Path) 
                 nursery.start_soon(context, ref, n)
         for n in (10, 7, 3):
             assert await context(ref, n) == await whole_chain(ref, n)
+
+
+def with_output(n: int, item: Item) -> StoredResponse:
+    plain = record(n)
+    return StoredResponse(id=plain.id, owner=plain.owner,
+                          response={**plain.response, "output": [item]},
+                          input_items=plain.input_items,
+                          previous_response_id=plain.previous_response_id,
+                          created_at=plain.created_at)
+
+
+def test_a_context_is_plain_until_an_item_that_preparation_changes() -> None:
+    assert chain_context([record(1), record(2)]).plain
+    changed: list[Item] = [
+        {"id": "c", "type": "compaction", "encrypted_content": "x"},
+        {"id": "m", "type": "mcp_call", "name": "t", "arguments": "{}"},
+        {"id": "t", "type": "custom_tool_call", "call_id": "c1", "name": "t", "input": ""},
+        {"id": "f", "type": "function_call", "call_id": "c2", "name": "t", "arguments": "{}",
+         "namespace": "ns"},
+    ]
+    for item in changed:
+        assert not chain_context([record(1), with_output(2, item)]).plain, item["type"]
+        assert not extend(chain_context([record(1)]), with_output(2, item)).plain
+    plain_call: Item = {"id": "f", "type": "function_call", "call_id": "c3", "name": "t",
+                        "arguments": "{}"}
+    assert extend(chain_context([record(1)]), with_output(2, plain_call)).plain
+    assert not extend(chain_context([with_output(1, changed[0])]), record(2)).plain
+
+
+async def test_a_loaded_context_says_whether_it_is_plain(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    compaction: Item = {"id": "c", "type": "compaction", "encrypted_content": "x"}
+    async with started(lambda: StorageActor(lambda: open_store(url))) as ref:
+        for saved in (record(1), record(2), with_output(3, compaction), record(4)):
+            await ref.ask(SaveResponse(saved))
+        for n, plain in ((1, True), (2, True), (3, False), (4, False)):
+            loaded = await ref.ask(LoadContext("alice", f"resp_{n}"))
+            assert isinstance(loaded, History)
+            assert loaded.plain is plain
+            assert list(loaded) == await whole_chain(ref, n)
