@@ -11,8 +11,7 @@ arrives once the upstream accepted the request, raising the turn's error instead
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import final
 
 import trio
@@ -32,13 +31,23 @@ def turn_events(
     """
     if turn.call.stream:
         return pool.stream(turn, buffer=64, nowait=nowait)
-    return _answered(pool, CallTurn(turn.call, turn.client_key, turn.extra_body), nowait)
+    return _AnsweredBlock(_Answered(pool, CallTurn(turn.call, turn.client_key, turn.extra_body),
+                                    nowait))
 
 
-@asynccontextmanager
-async def _answered(pool: ActorRef[PoolMessage], message: CallTurn, nowait: bool
-                    ) -> AsyncIterator[trio.abc.ReceiveChannel[TurnEvent]]:
-    yield _Answered(pool, message, nowait)
+@final
+class _AnsweredBlock(AbstractAsyncContextManager[trio.abc.ReceiveChannel[TurnEvent]]):
+    """Yields the channel; leaving does nothing more (an ask in flight is cancelled with its
+    waiting receive). A class, not a generator: entered on every non-stream request."""
+
+    def __init__(self, channel: _Answered) -> None:
+        self._channel = channel
+
+    async def __aenter__(self) -> trio.abc.ReceiveChannel[TurnEvent]:
+        return self._channel
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
 
 
 @final

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Any
 
@@ -65,12 +65,18 @@ def tracing_from_env(env: Mapping[str, str]) -> Tracing | None:
     return Tracing(provider.get_tracer("openresponses"), provider)
 
 
-@contextmanager
-def request_span(tracer: Tracer | None, method: str, path: str) -> Iterator[Span | None]:
+# Tracing off: one shared do-nothing context manager instead of a generator per request.
+_NO_SPAN: AbstractContextManager[None] = nullcontext(None)
+
+
+def request_span(tracer: Tracer | None, method: str, path: str
+                 ) -> AbstractContextManager[Span | None]:
     """The SERVER span of one HTTP request (None when tracing is off)."""
-    if tracer is None:
-        yield None
-        return
+    return _NO_SPAN if tracer is None else _request_span(tracer, method, path)
+
+
+@contextmanager
+def _request_span(tracer: Tracer, method: str, path: str) -> Iterator[Span]:
     attributes = {"http.request.method": method, "url.path": path}
     token = _request_tracer.set(tracer)
     try:
@@ -92,13 +98,15 @@ def end_request_span(span: Span | None, method: str, route: str, status: int,
         span.set_status(Status(StatusCode.ERROR))
 
 
-@contextmanager
-def model_call_span(tracer: Tracer | None, provider: str, model: str) -> Iterator[Span | None]:
+def model_call_span(tracer: Tracer | None, provider: str, model: str
+                    ) -> AbstractContextManager[Span | None]:
     """The CLIENT span of one model call (None when tracing is off). Exceptions are recorded
     by the caller (``end_model_call_span``), not here."""
-    if tracer is None:
-        yield None
-        return
+    return _NO_SPAN if tracer is None else _model_call_span(tracer, provider, model)
+
+
+@contextmanager
+def _model_call_span(tracer: Tracer, provider: str, model: str) -> Iterator[Span]:
     attributes = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": provider,
                   "gen_ai.system": provider, "gen_ai.request.model": model}
     with tracer.start_as_current_span(f"chat {model}", kind=SpanKind.CLIENT,

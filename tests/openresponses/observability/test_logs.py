@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import sys
 
 import pytest
@@ -19,6 +20,7 @@ from openresponses.observability.logs import (
     configure_logging,
     current_request,
     key_hash_prefix,
+    log_access,
 )
 
 SECRET = "plain-looking-secret-42"
@@ -132,3 +134,55 @@ def test_httpx2_request_lines_are_not_logged() -> None:
         logging.getLogger("httpx2").setLevel(saved[2])
     assert "HTTP Request" not in stream.getvalue()
     assert "a warning still goes out" in stream.getvalue()
+
+
+class _Collecting(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def _access_record() -> RequestRecord:
+    record = RequestRecord(request_id="req_1", method="POST", path=f"/v1/x/{SECRET}",
+                           key="abcdef123456", started=0.0)
+    record.route, record.status, record.completed = "/v1/x/<id>", 200, True
+    record.provider, record.model, record.input_tokens = "groq", "m", 3
+    return record
+
+
+def _access_lines(extra_handler: logging.Handler | None) -> list[dict[str, object]]:
+    """The access line(s) written by ``configure_logging``'s handler."""
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    try:
+        configure_logging([SECRET], stream=stream)
+        if extra_handler is not None:
+            root.addHandler(extra_handler)
+        log_access(_access_record(), 0.0125)
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_the_access_line_is_written_directly_in_the_formatter_shape() -> None:
+    direct = _access_lines(None)  # the handler is alone: the sink writes the line
+    handler = _Collecting()
+    via_logging = _access_lines(handler)  # another handler: an ordinary record for both
+    assert len(handler.records) == 1
+    assert handler.records[0].name == "openresponses.access"
+    assert len(direct) == len(via_logging) == 1
+    line, other = direct[0], via_logging[0]
+    assert list(line) == list(other)  # same keys, same order
+    assert {k: v for k, v in line.items() if k != "ts"} == {
+        k: v for k, v in other.items() if k != "ts"}
+    assert line["message"] == "POST /v1/x/[redacted] 200"
+    assert line["path"] == "/v1/x/[redacted]"
+    assert line["logger"] == "openresponses.access"
+    assert line["level"] == "info"
+    assert line["pid"] == os.getpid()
+    assert line["latency_ms"] == 12.5
