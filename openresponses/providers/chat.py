@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from openresponses.errors import GatewayError
+from openresponses.providers.chat_prefix import PrefixCache
 from openresponses.providers.chat_request import chat_messages, chat_tools, response_format
 from openresponses.providers.chat_response import ChatStreamTranslator, translate_chat_response
 from openresponses.providers.errors import map_openai_error
@@ -35,6 +36,7 @@ class ChatProtocol:
     ) -> None:
         self.developer_role = developer_role
         self.max_completion_tokens = max_completion_tokens
+        self._prefixes = PrefixCache()  # deep chains: the earlier turns' messages, reused
 
     def __repr__(self) -> str:
         return (
@@ -46,7 +48,8 @@ class ChatProtocol:
         """The chat request for this turn; raises ``InvalidRequest`` for inexpressible input."""
         body: dict[str, Any] = {
             "model": call.model,
-            "messages": chat_messages(call, developer_role=self.developer_role),
+            "messages": chat_messages(call, developer_role=self.developer_role,
+                                      prefixes=self._prefixes),
         }
         tools, tool_choice = chat_tools(call)
         if tools:

@@ -12,18 +12,28 @@ from __future__ import annotations
 from typing import Any
 
 from openresponses.errors import InvalidRequest
+from openresponses.providers.chat_prefix import PrefixCache
 from openresponses.schema.model_call import Item, ModelCall
 
 JSON = dict[str, Any]
 _TEXT_PARTS = frozenset({"input_text", "output_text", "text", "summary_text", "reasoning_text"})
 
 
-def chat_messages(call: ModelCall, *, developer_role: bool) -> list[JSON]:
-    """The ``messages`` array: the instructions as a system message, then the input items."""
+def chat_messages(call: ModelCall, *, developer_role: bool,
+                  prefixes: PrefixCache | None = None) -> list[JSON]:
+    """The ``messages`` array: the instructions as a system message, then the input items.
+
+    ``prefixes``: reuse the messages of the input's leading items that were translated for an
+    earlier turn of the same chain, and remember this translation (``chat_prefix``).
+    """
     messages: list[JSON] = []
     if call.instructions:
         messages.append({"role": "system", "content": call.instructions})
-    for item in call.input:
+    items = call.input
+    done, made, ends = prefixes.find(items, developer_role) if prefixes else (0, [], [])
+    base = len(messages)
+    messages += made
+    for item in items[done:] if done else items:
         kind = item.get("type") or ("message" if "role" in item else None)
         if kind == "message":
             messages.append(_message(item, developer_role))
@@ -38,6 +48,9 @@ def chat_messages(call: ModelCall, *, developer_role: bool) -> list[JSON]:
                 }
             )
         # reasoning, item_reference and item types chat cannot express are skipped.
+        ends.append(len(messages) - base)
+    if prefixes is not None:
+        prefixes.remember(items, developer_role, messages[base:], ends)
     return messages
 
 
@@ -133,7 +146,11 @@ def _file_part(part: JSON) -> JSON:
 
 
 def _add_tool_call(messages: list[JSON], item: Item) -> None:
-    """Append to the previous assistant message's ``tool_calls``, or start one."""
+    """Append to the previous assistant message's ``tool_calls``, or start one.
+
+    The previous message is replaced by a merged copy, never changed in place: it may be
+    shared with an earlier turn's translation (``chat_prefix``).
+    """
     call = {
         "id": item.get("call_id", ""),
         "type": "function",
@@ -141,9 +158,10 @@ def _add_tool_call(messages: list[JSON], item: Item) -> None:
     }
     last = messages[-1] if messages else None
     if last is not None and last["role"] == "assistant":
-        last.setdefault("tool_calls", []).append(call)
-        if last.get("content") == "":
-            last["content"] = None
+        merged = {**last, "tool_calls": [*last.get("tool_calls", ()), call]}
+        if merged.get("content") == "":
+            merged["content"] = None
+        messages[-1] = merged
         return
     messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
 
