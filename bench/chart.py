@@ -68,7 +68,12 @@ def _throughput(ax: Any, rows: list[dict[str, Any]], key: str, conc: list[int]) 
 
 
 def _log_axis(ax: Any) -> None:
-    """A log y axis labelled with plain numbers (1, 2, 5, 10, ...)."""
+    """A log y axis labelled with plain numbers (1, 2, 5, 10, ...); a panel without a positive
+    value (a partial run: ``--concurrency 1`` has no c=32 bars) stays linear."""
+    values = [patch.get_height() for patch in ax.patches]
+    values += [y for line in ax.lines for y in line.get_ydata()]
+    if not any(value > 0 for value in values):
+        return
     ax.set_yscale("log")
     ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.yaxis.set_minor_locator(LogLocator(base=10, subs=()))
