@@ -198,6 +198,39 @@ def soak(server: Server, upstream: Server, streams: int, hold: int = 60, rate: i
             **_result(server, state, streams, rate, chunks, clients, elapsed, cpu)}
 
 
+def rss_per_stream_kb(timeline: list[list[float]]) -> float | None:
+    """Resident memory per open stream (KB): the least-squares slope of the gateway's RSS
+    against the streams the upstream is serving, over the ramp (the rows up to the first
+    peak of open streams), where the count moves and little else does."""
+    top = max((row[3] for row in timeline), default=0)
+    ramp = []
+    for row in timeline:
+        if row[3] >= 0:
+            ramp.append((row[3], row[1]))
+        if row[3] == top:
+            break
+    if len(ramp) < 3 or top <= 0:
+        return None
+    mean_n = sum(n for n, _ in ramp) / len(ramp)
+    mean_r = sum(r for _, r in ramp) / len(ramp)
+    spread = sum((n - mean_n) ** 2 for n, _ in ramp)
+    if spread == 0:
+        return None
+    slope = sum((n - mean_n) * (r - mean_r) for n, r in ramp) / spread  # MB per stream
+    return round(slope * 1024, 1)
+
+
+def cpu_us_per_chunk(timeline: list[list[float]], streams: int, interval: float) -> float | None:
+    """The gateway's CPU per relayed chunk (µs) while every stream is open and nothing else
+    happens (no opens, no ends): the mean cores used over those rows, less the first two and
+    the last (partial seconds), divided by the chunks a second (``streams / interval``)."""
+    held = [row[2] for row in timeline if row[4] >= streams]
+    held = held[2:-1]
+    if not held or streams <= 0:
+        return None
+    return round(sum(held) / len(held) * interval / streams * 1e6, 1)
+
+
 def _result(server: Server, state: SoakState, streams: int, rate: int, chunks: int,
             clients: int, elapsed: float, cpu: float) -> dict[str, Any]:
     errors: dict[str, int] = {}
@@ -225,6 +258,8 @@ def _result(server: Server, state: SoakState, streams: int, rate: int, chunks: i
         "error_samples": samples,
         "health_probe_errors": state.probe_errors,
         "peak_rss_mb": round(state.peak_rss / 2**20, 1),
+        "rss_kb_per_stream": rss_per_stream_kb(timeline),
+        "cpu_us_per_chunk_held": cpu_us_per_chunk(timeline, streams, 1.0),
         "cpu_util": round(cpu / elapsed, 3),
         "peak_cpu_util": max((row[2] for row in timeline), default=0.0),
         "client_peak_cpu_util": max((row[5] for row in timeline), default=0.0),

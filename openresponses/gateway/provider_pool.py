@@ -42,6 +42,7 @@ from openresponses.gateway.resilience import (
     KeyRing,
     RetryPolicy,
 )
+from openresponses.gateway.upstream_body import body_chunks, compact_bytes
 from openresponses.observability.metrics import (
     BREAKER_CLOSED,
     BREAKER_HALF_OPEN,
@@ -217,7 +218,7 @@ class ProviderPool(Actor[PoolMessage]):
         """
         call = message.call
         request = self.protocol.build_request(call)
-        body = orjson.dumps({**request.body, **message.extra_body})
+        body = compact_bytes(orjson.dumps({**request.body, **message.extra_body}))
 
         # Each event passes every generator between the socket and the consumer: the
         # attempt is the stream itself, with no wrapper generator of its own.
@@ -230,7 +231,7 @@ class ProviderPool(Actor[PoolMessage]):
 
     def _raw(self, message: RawRequest) -> AsyncGenerator[RawItem | UpstreamReady, None]:
         """Send a ``RawRequest`` (retried like a turn); the answer as it comes."""
-        body = None if message.body is None else orjson.dumps(message.body)
+        body = None if message.body is None else compact_bytes(orjson.dumps(message.body))
 
         def attempt(headers: dict[str, str]) -> AsyncGenerator[RawItem | UpstreamReady, None]:
             return self._raw_attempt(message, body, headers)
@@ -323,7 +324,7 @@ class ProviderPool(Actor[PoolMessage]):
                 content = await response.aread()
                 raise self._refused(response.status_code, content, response.headers)
             yield READY
-            async with aclosing(response.aiter_bytes()) as chunks:
+            async with aclosing(body_chunks(response)) as chunks:
                 async for chunk in chunks:
                     yield chunk
 
@@ -364,7 +365,7 @@ class ProviderPool(Actor[PoolMessage]):
             yield READY
             decoder = SSEDecoder()
             translator = self.protocol.stream_translator()
-            async with aclosing(response.aiter_bytes()) as chunks:
+            async with aclosing(body_chunks(response)) as chunks:
                 async for chunk in chunks:
                     for sse in decoder.feed(chunk):
                         for event in translator.feed(sse.event, sse.data):
