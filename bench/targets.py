@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -155,29 +155,33 @@ def ours_config(workdir: Path, upstream: Server, max_connections: int) -> Path:
 
 
 def start_ours(workdir: Path, upstream: Server, max_connections: int = 1024, *,
-               wrap: Sequence[str] = (), workers: int = 1) -> Server:
+               wrap: Sequence[str] = (), workers: int = 1, name: str = "",
+               extra_env: Mapping[str, str] | None = None,
+               cores: set[int] | None = None) -> Server:
     """``openresponses serve`` (one worker, or ``--workers N`` on every core: target
     ``ours-w2``) with groq and anthropic pointed at the fake; ``wrap``: a command to run it
-    under (e.g. valgrind)."""
+    under (e.g. valgrind; with several workers it must follow the children); ``name``,
+    ``extra_env`` and ``cores``: diagnosis variants (``bench cpu``'s ``ours-mp``,
+    ``ours-w2@0``, ``ours@01``)."""
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     config = ours_config(workdir, upstream, max_connections)
-    env = base_env(workdir, GROQ_API_KEY="bench-upstream-key",
+    env = base_env(workdir, **(extra_env or {}), GROQ_API_KEY="bench-upstream-key",
                    ANTHROPIC_API_KEY="bench-upstream-key",
                    OPENRESPONSES_PROVIDER_MAILBOX=str(max(1024, max_connections)),
                    OPENRESPONSES_RATE_LIMIT_IP_PER_MINUTE="0",
                    OPENRESPONSES_RATE_LIMIT_KEY_PER_DAY="0", OPENRESPONSES_UPSTREAM_RETRIES="0")
     argv = [*wrap, PY, "-m", "openresponses", "serve", "--host", "127.0.0.1", "--port", str(port),
             "--config", str(config)]
-    name, cores = "ours", SERVER_CORE
     if workers > 1:
         argv += ["--workers", str(workers)]
-        name, cores = f"ours-w{workers}", SERVER_CORE | DRIVER_CORE
+        name, cores = name or f"ours-w{workers}", cores or SERVER_CORE | DRIVER_CORE
+    name, cores = name or "ours", cores or SERVER_CORE
     proc, log = _spawn(name, argv, env, workdir, cores)
     server = Server(name, f"http://127.0.0.1:{port}", proc, log)
     wait_ready(server, "/health", deadline=600 if wrap else 60)
     if workers > 1:
-        _wait_logged(log, "serving on", workers + 1)
+        _wait_logged(log, "serving on", workers + 1, deadline=600 if wrap else 60)
     return server
 
 

@@ -4,14 +4,12 @@
 deadline; every wait for the next upstream event runs in a cancel scope bound to it (see
 ``Drain.receive``), so a call still streaming at the deadline stops waiting and raises
 ``ShuttingDown``, which the run turns into ``error`` + ``response.failed`` (stored as failed).
-Until the drain starts the scopes have no deadline and cost a set insertion per event, and an
-item already waiting in the channel is taken without a scope or a scheduler round trip.
+Until the drain starts the scopes have no deadline and cost a set insertion per event.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import TypeVar
 
 import trio
@@ -55,18 +53,7 @@ class Drain:
 
         Raises ``ShuttingDown`` when the deadline passes first (no item is lost: a memory
         channel receive is cancelled cleanly). Outside cancellation propagates as usual.
-
-        Before the drain starts, an item that is already there (``receive_nowait``) is returned
-        at once, without a checkpoint: the wait for the next one that is not there yet is
-        the checkpoint (a non-stream turn's events are all at hand; a stream's come in runs).
         """
-        if not self.draining:
-            receive_nowait: Callable[[], T] | None = getattr(items, "receive_nowait", None)
-            if receive_nowait is not None:
-                try:
-                    return receive_nowait()
-                except trio.WouldBlock:
-                    pass
         scope = trio.CancelScope(deadline=self.deadline)
         self._scopes.add(scope)
         try:

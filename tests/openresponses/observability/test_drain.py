@@ -59,20 +59,3 @@ def test_shutting_down_is_a_503() -> None:
     error = ShuttingDown()
     assert (error.status, error.type, error.code) == (503, "server_error",
                                                       "server_shutting_down")
-
-
-async def test_an_item_already_there_is_taken_at_once_until_the_drain_starts() -> None:
-    drain = Drain()
-    send, receive = trio.open_memory_channel[int](4)
-    send.send_nowait(1)
-    send.send_nowait(2)
-    with trio.CancelScope() as scope:
-        scope.cancel()  # no checkpoint is met while items are there
-        assert await drain.receive(receive) == 1
-        drain.start(grace=10)
-        await drain.receive(receive)  # draining: every receive is a checkpoint again
-    assert scope.cancelled_caught
-    assert receive.receive_nowait() == 2  # the cancelled receive took nothing
-    send.close()
-    with pytest.raises(trio.EndOfChannel):
-        await drain.receive(receive)
