@@ -70,6 +70,12 @@ class _Answered(trio.abc.ReceiveChannel[TurnEvent]):
             self._events.extend(await ask(self._message))
         return self.receive_nowait()
 
+    @property
+    def ready_count(self) -> int:
+        """How many events ``receive_nowait`` returns before it would raise (``Watched.ready``
+        asks, instead of finding out by an exception on every turn)."""
+        return len(self._events)
+
     def receive_nowait(self) -> TurnEvent:
         """The next event at hand; ``WouldBlock`` before the answer, then ``EndOfChannel``."""
         if self._events:

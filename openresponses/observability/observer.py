@@ -164,6 +164,13 @@ class Watched(trio.abc.ReceiveChannel[T]):
         found: list[T] = []
         if receive_nowait is None or self._error is not None:
             return found
+        count: int | None = getattr(self._items, "ready_count", None)
+        if count is not None:  # the channel can say: no WouldBlock raised to find out
+            for _ in range(count):
+                item = receive_nowait()
+                self._watch.saw(item)
+                found.append(item)
+            return found
         while True:
             try:
                 item = receive_nowait()

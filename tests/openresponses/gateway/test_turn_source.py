@@ -62,11 +62,15 @@ async def test_a_non_stream_turn_is_one_reply_seen_as_a_channel() -> None:
     upstream = Held()
     upstream.release.set()
     async with pool(upstream) as ref, turn_events(ref, turn(), nowait=True) as events:
-        early: Any = events  # Watched.ready() reads it through receive_nowait
+        early: Any = events  # Watched.ready() reads it through ready_count, receive_nowait
+        assert early.ready_count == 0
         with pytest.raises(trio.WouldBlock):
             early.receive_nowait()  # nothing before the answer
         assert await events.receive() is READY
+        waiting = early.ready_count
         rest = [event async for event in events]
+        assert waiting == len(rest) > 0  # all of the answer is at hand once READY came
+        assert early.ready_count == 0
     assert "".join(e.delta for e in rest if isinstance(e, TextDelta)) == "hello"
     [message] = upstream.messages
     assert isinstance(message, CallTurn)

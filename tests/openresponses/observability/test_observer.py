@@ -117,6 +117,39 @@ async def test_ready_hands_over_what_waits_and_leaves_the_end_to_receive() -> No
     assert sample(ops, "openresponses_time_to_first_token_seconds_count", **CALL) == 1
 
 
+class _Counted(trio.abc.ReceiveChannel[object]):
+    """Says how many items it holds (``ready_count``) and fails any other ``receive_nowait``."""
+
+    def __init__(self, *items: object) -> None:
+        self.items = list(items)
+
+    @property
+    def ready_count(self) -> int:
+        return len(self.items)
+
+    def receive_nowait(self) -> object:
+        if not self.items:
+            raise AssertionError("ready must not ask past ready_count")
+        return self.items.pop(0)
+
+    async def receive(self) -> object:
+        await trio.lowlevel.checkpoint()
+        return self.receive_nowait()
+
+    async def aclose(self) -> None:
+        await trio.lowlevel.checkpoint()
+
+
+async def test_ready_takes_what_a_channel_counts_without_asking_for_more() -> None:
+    @asynccontextmanager
+    async def counted() -> AsyncIterator[_Counted]:
+        yield _Counted(me.TextDelta("k", "a"), me.TextDelta("k", "b"))
+
+    async with Ops().turn("groq", "m", counted()) as upstream:
+        assert upstream.ready() == [me.TextDelta("k", "a"), me.TextDelta("k", "b")]
+        assert upstream.ready() == []
+
+
 class _Failing(trio.abc.ReceiveChannel[object]):
     """Items, then the producer's error (as an actor stream ends), without waiting."""
 
