@@ -174,8 +174,9 @@ class _AccessSink:
     def usable(self) -> bool:
         handlers = logging.root.handlers
         return (len(handlers) == 1 and handlers[0] is self.handler and access_logger.propagate
-                and not access_logger.handlers and self.handler.level == logging.NOTSET
-                and not self.handler.filters and not access_logger.filters)
+                and not access_logger.handlers and not access_logger.disabled
+                and self.handler.level == logging.NOTSET and not self.handler.filters
+                and not access_logger.filters)
 
     def write(self, level: int, message: str, fields: dict[str, Any]) -> None:
         formatter, handler = self.formatter, self.handler

@@ -186,3 +186,12 @@ def test_the_access_line_is_written_directly_in_the_formatter_shape() -> None:
     assert line["level"] == "info"
     assert line["pid"] == os.getpid()
     assert line["latency_ms"] == 12.5
+
+
+def test_a_disabled_access_logger_writes_no_line() -> None:
+    access = logging.getLogger("openresponses.access")
+    access.disabled = True  # as logging.config does to loggers it does not name
+    try:
+        assert _access_lines(None) == []
+    finally:
+        access.disabled = False
