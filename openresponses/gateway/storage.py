@@ -352,8 +352,15 @@ class StorageActor(Actor[StorageMessage]):
             bound = functools.partial(call, store)
             if light:
                 return await run_in_worker(bound)
-            async with limiter or trio.to_thread.current_default_thread_limiter():
-                return await run_in_worker(bound)
+            limiter = limiter or trio.to_thread.current_default_thread_limiter()
+            try:
+                limiter.acquire_nowait()  # the usual case: no scheduler round trip
+            except trio.WouldBlock:
+                await limiter.acquire()
+            try:
+                return await run_in_worker(bound)  # a checkpoint either way
+            finally:
+                limiter.release()
         finally:
             self._calls -= 1
             if not self._calls:

@@ -326,3 +326,45 @@ async def test_teardown_by_cancellation_finishes_the_write_and_closes(store_url:
         assert reopened.get("alice", "resp_first") == record("resp_first")
     finally:
         reopened.close()
+
+
+class GatedReads(RecordingStore):
+    """``get`` waits at a gate and counts how many run at once."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.read_gate = threading.Event()
+        self.lock = threading.Lock()
+        self.running = 0
+        self.most = 0
+
+    def get(self, owner: str, response_id: str) -> StoredResponse | None:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        self.read_gate.wait(timeout=10)
+        with self.lock:
+            self.running -= 1
+        return super().get(owner, response_id)
+
+
+async def test_reads_run_at_most_read_threads_at_once(store_url: str) -> None:
+    store = GatedReads(store_url)
+    async with started(lambda: StorageActor(lambda: store, read_threads=2)) as ref:
+        await ref.ask(SaveResponse(record("resp_1")))
+        found: list[StoredResponse | None] = []
+
+        async def read() -> None:
+            found.append(await ref.ask(GetResponse("alice", "resp_1")))
+
+        async with trio.open_nursery() as nursery:
+            for _ in range(6):
+                nursery.start_soon(read)
+            with trio.fail_after(5):  # two reads reach their threads (no event to wait on)
+                while store.running < 2:  # noqa: ASYNC110
+                    await trio.sleep(0.01)
+            await trio.sleep(0.2)  # time for a third, were it let through
+            assert store.most == 2
+            store.read_gate.set()
+        assert store.most == 2
+        assert found == [record("resp_1")] * 6
