@@ -32,11 +32,14 @@ def _item_id(raw: dict[str, Any], kind: str, param: str) -> str:
     return value
 
 
-def _content_parts(role: str, content: Any, param: str) -> list[dict[str, Any]]:
+def _content_parts(role: str, content: Any, item_param: str) -> list[dict[str, Any]]:
+    """A message's parts; ``item_param`` is the message's (the ``.content`` param is only
+    made for an error)."""
     if isinstance(content, str):
         if role == "assistant":
             return [{"type": "output_text", "text": content, "annotations": []}]
         return [{"type": _TEXT_PART[role], "text": content}]
+    param = f"{item_param}.content"
     if not isinstance(content, list):
         raise _invalid(f"Invalid '{param}': expected a string or an array of parts.", param)
     parts = []
@@ -67,7 +70,7 @@ def _message(raw: dict[str, Any], param: str) -> Item:
         "type": "message",
         "id": _item_id(raw, "message", param),
         "role": role,
-        "content": _content_parts(role, raw.get("content"), f"{param}.content"),
+        "content": _content_parts(role, raw.get("content"), param),
     }
     item["status"] = raw.get("status") or "completed"
     return item
@@ -137,26 +140,20 @@ def normalize_input(value: Any) -> list[Item]:
 
 
 def _plain_message(raw: Any) -> Item | None:
-    """A valid message with string content, normalized as ``_message`` would, without making
-    the param names only an error needs (a 1,000-item input made 2,000 of them); None for
-    anything else, which then takes the full path."""
+    """A valid message with string content, through ``_message`` without the param names only
+    an error needs (a 1,000-item input made 2,000 of them): it cannot fail, so its param is
+    never read. None for anything else, which then takes the full path."""
     if type(raw) is not dict:
         return None
     kind = raw.get("type")
     role = raw.get("role")
-    content = raw.get("content")
     if (kind != "message" and (kind is not None or role is None)) or role not in _ROLES \
-            or type(content) is not str:
+            or type(raw.get("content")) is not str:
         return None
-    value = raw.get("id")
-    if value is None or value == "":
-        value = item_id("message")
-    elif type(value) is not str:
-        return None
-    part: dict[str, Any] = ({"type": "output_text", "text": content, "annotations": []}
-                            if role == "assistant" else {"type": _TEXT_PART[role], "text": content})
-    return {"type": "message", "id": value, "role": role, "content": [part],
-            "status": raw.get("status") or "completed"}
+    given = raw.get("id")
+    if given is not None and not isinstance(given, str):
+        return None  # the full path names the bad id
+    return _message(raw, "input")
 
 
 def normalize_tool(raw: Any, param: str) -> dict[str, Any]:

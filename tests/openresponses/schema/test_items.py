@@ -34,6 +34,7 @@ def test_plain_messages_normalize_as_the_full_path_does() -> None:
 @pytest.mark.parametrize(("raw", "param"), [
     ({"role": "robot", "content": "x"}, "input[1].role"),
     ({"role": "user", "content": "x", "id": 5}, "input[1].id"),
+    ({"role": "user", "content": "x", "id": 0}, "input[1].id"),
     ({"role": None, "content": "x"}, "input[1].role"),
     ({"type": "message", "role": "user", "content": 3}, "input[1].content"),
 ])
