@@ -33,6 +33,7 @@ from collections.abc import Sequence
 
 import attrs
 
+from openresponses.gateway.compaction_items import has_compaction
 from openresponses.schema.model_call import Item
 from openresponses.store.base import StoredResponse
 from openresponses.tools.toolset import adapts_unchanged
@@ -78,7 +79,7 @@ def extend(parent: Context, tip: StoredResponse) -> Context:
 
 
 def _plain(items: Sequence[Item]) -> bool:
-    return all(item.get("type") != "compaction" and adapts_unchanged(item) for item in items)
+    return not has_compaction(items) and all(map(adapts_unchanged, items))
 
 
 def _finished(record: StoredResponse) -> bool:

@@ -21,6 +21,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -119,7 +120,7 @@ def expand(secret: bytes, items: list[Item], *, api: str) -> list[Item]:
     return out
 
 
-def has_compaction(items: list[Item]) -> bool:
+def has_compaction(items: Sequence[Item]) -> bool:
     return any(item.get("type") == "compaction" for item in items)
 
 

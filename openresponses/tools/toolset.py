@@ -156,6 +156,9 @@ def adapt_input(items: list[Item], api: str) -> list[Item]:
     without custom/namespace tools, those calls become plain function calls."""
     out: list[Item] = []
     for item in items:
+        if adapts_unchanged(item):
+            out.append(item)
+            continue
         kind = item.get("type")
         if kind in _GATEWAY_ITEMS:
             continue
@@ -168,8 +171,6 @@ def adapt_input(items: list[Item], api: str) -> list[Item]:
         elif kind == "custom_tool_call_output":
             out.append({"type": "function_call_output", "call_id": item["call_id"],
                         "output": item.get("output", "")})
-        elif kind == "function_call" and item.get("namespace"):
+        else:  # a namespaced function call
             out.append({**item, "name": f"{item['namespace']}__{item['name']}"})
-        else:
-            out.append(item)
     return out
