@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import attrs
 import trio
 
+from openresponses.gateway.storage_thread import Held
 from openresponses.store.base import StoredResponse, validate_record
 
 
@@ -76,12 +77,7 @@ class GroupCommit:
         Shielded: once taken, a batch is written and answered even if the caller is cancelled.
         """
         with trio.CancelScope(shield=True):
-            lock = self._lock
-            try:
-                lock.acquire_nowait()  # the usual case: no scheduler round trip
-            except trio.WouldBlock:
-                await lock.acquire()
-            try:
+            async with Held(self._lock):
                 batch, self.pending = self.pending, []
                 if not batch:
                     return
@@ -91,8 +87,6 @@ class GroupCommit:
                     _answer(batch, exc)
                 else:
                     _answer(batch, None)
-            finally:
-                lock.release()
 
 
 def _answer(batch: Sequence[PendingSave], error: Exception | None) -> None:

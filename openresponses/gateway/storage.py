@@ -63,7 +63,7 @@ from openresponses.gateway.storage_conversations import (
     conversation_store_call,
 )
 from openresponses.gateway.storage_listing import ListResponses
-from openresponses.gateway.storage_thread import run_in_worker
+from openresponses.gateway.storage_thread import Held, run_in_worker
 from openresponses.keys import KeyChange, KeyRecord
 from openresponses.schema.model_call import Item
 from openresponses.store.base import ItemsPage, Store, StoredResponse
@@ -352,15 +352,8 @@ class StorageActor(Actor[StorageMessage]):
             bound = functools.partial(call, store)
             if light:
                 return await run_in_worker(bound)
-            limiter = limiter or trio.to_thread.current_default_thread_limiter()
-            try:
-                limiter.acquire_nowait()  # the usual case: no scheduler round trip
-            except trio.WouldBlock:
-                await limiter.acquire()
-            try:
+            async with Held(limiter or trio.to_thread.current_default_thread_limiter()):
                 return await run_in_worker(bound)  # a checkpoint either way
-            finally:
-                limiter.release()
         finally:
             self._calls -= 1
             if not self._calls:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextvars
 import functools
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import outcome
 import trio
@@ -49,3 +49,31 @@ async def run_in_worker(call: Callable[[], T]) -> T:
                                     deliver)
     result: T = await trio.lowlevel.wait_task_rescheduled(_no_abort)
     return result
+
+
+class _Acquirable(Protocol):
+    def acquire_nowait(self) -> None: ...
+
+    async def acquire(self) -> None: ...
+
+    def release(self) -> None: ...
+
+
+class Held:
+    """``async with Held(resource)``: a ``trio.Lock`` or ``CapacityLimiter`` taken at once
+    when free (no scheduler round trip, unlike ``async with lock``), else waited for; released
+    on leaving. Free, it is no checkpoint: the caller's next wait is."""
+
+    __slots__ = ("_resource",)
+
+    def __init__(self, resource: _Acquirable) -> None:
+        self._resource = resource
+
+    async def __aenter__(self) -> None:
+        try:
+            self._resource.acquire_nowait()
+        except trio.WouldBlock:
+            await self._resource.acquire()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._resource.release()

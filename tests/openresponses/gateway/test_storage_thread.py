@@ -8,7 +8,7 @@ from contextvars import ContextVar
 import pytest
 import trio
 
-from openresponses.gateway.storage_thread import run_in_worker
+from openresponses.gateway.storage_thread import Held, run_in_worker
 
 request_id: ContextVar[str] = ContextVar("request_id", default="none")
 
@@ -43,3 +43,21 @@ async def test_a_started_call_is_waited_for_even_when_cancelled() -> None:
             threading.Timer(0.1, release.set).start()  # the call ends after the cancel
             scope.cancel()
     assert finished == [True]  # the cancelled wait still lasted until the call ended
+
+
+async def test_held_takes_a_free_resource_and_waits_for_a_taken_one() -> None:
+    lock = trio.Lock()
+    order: list[str] = []
+
+    async def second() -> None:
+        async with Held(lock):
+            order.append("second")
+
+    async with trio.open_nursery() as nursery:
+        async with Held(lock):
+            assert lock.locked()
+            nursery.start_soon(second)
+            await trio.sleep(0.01)  # the second holder waits meanwhile
+            order.append("first")
+    assert order == ["first", "second"]
+    assert not lock.locked()
