@@ -22,6 +22,7 @@ prefix of the owner id that scopes its stored data).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
@@ -183,20 +184,11 @@ class _AccessSink:
         line = formatter.dumps(formatter.entry(time.time(), logging.getLevelName(level),
                                                access_logger.name, message, os.getpid(),
                                                fields))
-        with handler.lock or _NO_LOCK:
+        with handler.lock or contextlib.nullcontext():
             handler.stream.write(line + handler.terminator)
             handler.flush()
 
 
-class _NoLock:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-_NO_LOCK = _NoLock()
 _access_sink: _AccessSink | None = None
 
 
