@@ -11,9 +11,8 @@ starts just past it; unknown → an empty page), ``model``, ``status`` and ``met
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
-import attrs
 from quart import Blueprint, Response, request
 
 from openresponses.auth import caller_from_headers
@@ -26,18 +25,6 @@ STATUSES = ("completed", "failed", "in_progress", "cancelled", "queued", "incomp
 MAX_LIMIT = 100
 _MAX_FILTER = 512  # characters of one filter value: longer ones match nothing stored anyway
 _MAX_PAIRS = 16  # OpenAI metadata holds at most 16 pairs
-
-
-@attrs.frozen(kw_only=True)
-class ListArgs:
-    """The parsed query of ``GET /v1/responses``."""
-
-    limit: int = 20
-    order: Literal["asc", "desc"] = "desc"
-    after: str | None = None
-    model: str | None = None
-    status: str | None = None
-    metadata: dict[str, str] = attrs.field(factory=dict)
 
 
 def _invalid(param: str, message: str) -> InvalidRequest:
@@ -77,16 +64,17 @@ def _metadata(args: Mapping[str, str]) -> dict[str, str]:
     return pairs
 
 
-def parse_list_args(args: Mapping[str, str]) -> ListArgs:
-    """The listing's parameters from a query string; ``InvalidRequest`` naming the bad one."""
+def parse_list_args(args: Mapping[str, str], owner: str) -> ListResponses:
+    """The storage actor's ask for ``owner``'s listing from a query string;
+    ``InvalidRequest`` naming the bad parameter."""
     order = args.get("order", "desc")
     if order not in ("asc", "desc"):
         raise _invalid("order", "expected asc or desc.")
     status = _text(args, "status")
     if status is not None and status not in STATUSES:
         raise _invalid("status", f"expected one of {', '.join(STATUSES)}.")
-    return ListArgs(
-        limit=_limit(args.get("limit")), order="asc" if order == "asc" else "desc",
+    return ListResponses(
+        owner=owner, limit=_limit(args.get("limit")), order="asc" if order == "asc" else "desc",
         after=_text(args, "after"), model=_text(args, "model"), status=status,
         metadata=_metadata(args),
     )
@@ -108,11 +96,7 @@ def listing_blueprint(gateway: Gateway) -> Blueprint:
     @bp.get("/v1/responses")
     async def list_responses() -> Response:
         caller = caller_from_headers()
-        parsed = parse_list_args(request.args)
-        page = await gateway.storage.ask(ListResponses(
-            owner=caller.owner, limit=parsed.limit, order=parsed.order, after=parsed.after,
-            model=parsed.model, status=parsed.status, metadata=parsed.metadata,
-        ))
+        page = await gateway.storage.ask(parse_list_args(request.args, caller.owner))
         return json_response(list_body([r.response for r in page.records], page.has_more))
 
     return bp
