@@ -18,6 +18,8 @@ from openresponses.workers import Parent, metrics_directory
 from tests.e2e.live import until
 
 WORKER = [sys.executable, "-c",  # one request served, one stream open, then it exits
+          "import signal\n"  # a SIGTERM drains a real worker: this one finishes its request
+          "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
           "from prometheus_client import Counter, Gauge\n"
           "Counter('served', 'Requests.').inc()\n"
           "Gauge('streams', 'Open.', multiprocess_mode='livesum').set(1)\n"]
