@@ -19,7 +19,8 @@ from openresponses.app import create_app
 from openresponses.config import Config
 from openresponses.gateway.background import BackgroundRunner
 from openresponses.gateway.group_commit import GroupCommit
-from openresponses.gateway.provider_pool import PoolMessage, ProviderPool
+from openresponses.gateway.pool_messages import PoolMessage
+from openresponses.gateway.provider_pool import ProviderPool
 from openresponses.gateway.rate_limiter_redis import rate_limiter
 from openresponses.gateway.resilience import RetryPolicy
 from openresponses.gateway.run import Gateway

@@ -25,7 +25,7 @@ from actors import ActorError, MailboxFull
 from openresponses.auth import Caller, authorize_model
 from openresponses.config import PROVIDER_TABLE, Config, ProviderConfig
 from openresponses.errors import GatewayError, PermissionDenied
-from openresponses.gateway.provider_pool import RawRequest
+from openresponses.gateway.pool_messages import RawRequest
 from openresponses.gateway.run import Gateway
 
 JSON = dict[str, Any]

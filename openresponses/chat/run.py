@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import aclosing, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager
 from typing import Any
 
 import attrs
 import orjson
+import trio
 
-from actors import MailboxFull, StreamAsk
+from actors import MailboxFull
 from openresponses.auth import Caller
 from openresponses.chat import passthrough
 from openresponses.chat.batches import RelayedStream, batched
@@ -36,11 +37,12 @@ from openresponses.chat.request import ChatRequest
 from openresponses.chat.stored import completion_record
 from openresponses.chat.to_items import Translated, translate
 from openresponses.errors import GatewayError, Overloaded, UpstreamUnavailable, error_body
-from openresponses.gateway.provider_pool import RawRequest, StreamTurn
+from openresponses.gateway.pool_messages import CallRaw, RawRequest, StreamTurn
 from openresponses.gateway.rate_limiter import Charge, token_hit
 from openresponses.gateway.resilience import falls_back
 from openresponses.gateway.run import Gateway, as_gateway_error, resolve_targets
 from openresponses.gateway.storage_chat import SaveChatCompletion
+from openresponses.gateway.turn_source import answered, turn_events
 from openresponses.observability.observer import Watched
 
 JSON = dict[str, Any]
@@ -80,23 +82,30 @@ class ChatRun:
             return _Target(provider, model, None)
         return _Target(provider, model, translate(self.request, family, provider, model))
 
-    def _message(self, target: _Target) -> StreamAsk[Any]:
-        if target.translated is None:
-            return RawRequest(
-                method="POST", path=passthrough.PATH, stream=self.request.stream,
-                body=passthrough.upstream_body(self.request, target.model),
-                client_key=self.caller.bearer,
-            )
-        return StreamTurn(target.translated.call, self.caller.bearer,
-                          extra_body=target.translated.extra_body)
+    def _upstream_items(
+        self, target: _Target
+    ) -> AbstractAsyncContextManager[trio.abc.ReceiveChannel[Any]]:
+        """The call to ``target`` as a channel of its items: streamed, or (non-stream) one
+        reply read as a channel (``turn_source``), which costs no stream machinery."""
+        pool = self.gateway.providers[target.provider]
+        if target.translated is not None:
+            turn = StreamTurn(target.translated.call, self.caller.bearer,
+                              extra_body=target.translated.extra_body)
+            return turn_events(pool, turn, nowait=True)
+        body = passthrough.upstream_body(self.request, target.model)
+        if self.request.stream:
+            return pool.stream(RawRequest(method="POST", path=passthrough.PATH, stream=True,
+                                          body=body, client_key=self.caller.bearer),
+                               buffer=64, nowait=True)
+        return answered(pool, CallRaw(method="POST", path=passthrough.PATH, body=body,
+                                      client_key=self.caller.bearer), nowait=True)
 
     @asynccontextmanager
     async def _upstream(self) -> AsyncIterator[tuple[_Target, Watched[Any]]]:
         """The first target that accepts the call, and its items past ``READY``."""
         for n, target in enumerate(self.targets, start=1):
             last = n == len(self.targets)
-            pool = self.gateway.providers[target.provider]
-            upstream = pool.stream(self._message(target), buffer=64, nowait=True)
+            upstream = self._upstream_items(target)
             try:
                 async with self.gateway.ops.turn(target.provider, target.model,
                                                  upstream) as items:

@@ -5,7 +5,8 @@ the pool's connection limit) and streams normalized ``ModelEvent``s back to the 
 non-stream turn is a ``CallTurn``, answered with all its events in one reply). When the
 asker goes away (client disconnect), the runtime cancels that task, which closes the upstream
 connection at once. A ``RawRequest`` (Chat Completions passthrough, a provider's model list)
-goes through the same loop, limits, retries and breaker, and relays the upstream answer as is.
+goes through the same loop, limits, retries and breaker, and relays the upstream answer as is
+(a non-stream one is a ``CallRaw``). The messages are in ``gateway.pool_messages``.
 
 Failures before the upstream accepted the request (connect errors, 429, 500, 502, 503, 529) are
 retried per the ``RetryPolicy``; never once ``READY`` was sent. Server keys are used round-robin,
@@ -19,20 +20,30 @@ import functools
 import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
-from typing import Any, Literal, TypeVar, assert_never
+from typing import Any, TypeVar, assert_never
 
-import attrs
 import httpx2
 import orjson
 import trio
 
-from actors import Actor, Ask, StreamAsk
+from actors import Actor
 from openresponses.config import ProviderConfig
 from openresponses.errors import (
     AuthenticationFailed,
     GatewayError,
     Overloaded,
     UpstreamUnavailable,
+)
+from openresponses.gateway.pool_messages import (
+    READY,
+    CallRaw,
+    CallTurn,
+    PoolMessage,
+    RawItem,
+    RawRequest,
+    StreamTurn,
+    TurnEvent,
+    UpstreamReady,
 )
 from openresponses.gateway.resilience import (
     BREAKER_STATUSES,
@@ -52,8 +63,6 @@ from openresponses.observability.metrics import (
 from openresponses.providers.base import WireProtocol
 from openresponses.providers.errors import map_transport_error, retry_after
 from openresponses.providers.sse import SSEDecoder
-from openresponses.schema.model_call import ModelCall
-from openresponses.schema.model_events import ModelEvent
 
 _JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
 # Connections per HTTP client: httpcore2's pool scans every connection of its client when a
@@ -64,57 +73,6 @@ _MAX_URLS = 256  # request URLs remembered per pool (a provider calls a handful 
 _SSE_HEADERS = {"content-type": "application/json", "accept": "text/event-stream"}
 
 
-@attrs.frozen
-class UpstreamReady:
-    """First item of every turn's stream: the upstream accepted the request (2xx)."""
-
-
-READY = UpstreamReady()
-TurnEvent = ModelEvent | UpstreamReady
-
-
-@attrs.frozen
-class StreamTurn(StreamAsk[TurnEvent]):
-    """Run one model turn; ``client_key`` is the caller's bearer (used when the server has no
-    key of its own for this provider)."""
-
-    call: ModelCall
-    client_key: str | None = attrs.field(default=None, repr=False)
-    # Fields merged over the body the protocol builds (parameters ``ModelCall`` does not
-    # model, e.g. a Chat Completions request's ``stop`` as Anthropic ``stop_sequences``).
-    extra_body: dict[str, Any] = attrs.field(factory=dict)
-
-
-@attrs.frozen
-class CallTurn(Ask[list[TurnEvent]]):
-    """A non-stream model turn answered in one reply: ``READY`` and all its events.
-
-    A non-stream upstream call yields its events all at once, so streaming them back (a
-    channel and a consumer wake-up per read) is pure overhead; this is the same turn, run
-    through the same retries, keys and breaker. ``gateway.turn_source`` picks it."""
-
-    call: ModelCall
-    client_key: str | None = attrs.field(default=None, repr=False)
-    extra_body: dict[str, Any] = attrs.field(factory=dict)
-
-
-RawItem = bytes | dict[str, Any]
-
-
-@attrs.frozen(kw_only=True)
-class RawRequest(StreamAsk[RawItem | UpstreamReady]):
-    """Send ``body`` (already in the provider's wire format) to ``path`` as is and relay the
-    answer: ``READY``, then a JSON body as one dict or a stream's raw bytes as they arrive. An
-    HTTP error is raised mapped by the protocol's ``map_error``, as for a turn."""
-
-    method: Literal["GET", "POST"]
-    path: str
-    body: dict[str, Any] | None = None
-    stream: bool = False
-    client_key: str | None = attrs.field(default=None, repr=False)
-
-
-PoolMessage = StreamTurn | CallTurn | RawRequest
 _BREAKER_GAUGE = {"closed": BREAKER_CLOSED, "half-open": BREAKER_HALF_OPEN, "open": BREAKER_OPEN}
 
 
@@ -191,7 +149,8 @@ class ProviderPool(Actor[PoolMessage]):
 
     async def receive(
         self, message: PoolMessage
-    ) -> AsyncIterator[TurnEvent | RawItem | UpstreamReady] | list[TurnEvent]:
+    ) -> (AsyncIterator[TurnEvent | RawItem | UpstreamReady] | list[TurnEvent]
+          | list[RawItem | UpstreamReady]):
         match message:
             case StreamTurn():
                 return self._turn(message)
@@ -200,6 +159,9 @@ class ProviderPool(Actor[PoolMessage]):
                     return [event async for event in events]
             case RawRequest():
                 return self._raw(message)
+            case CallRaw():
+                async with aclosing(self._raw(message)) as items:
+                    return [item async for item in items]
             case _:
                 assert_never(message)
 
@@ -229,7 +191,7 @@ class ProviderPool(Actor[PoolMessage]):
 
         return self._retrying(message.client_key, call.stream, request.headers, attempt)
 
-    def _raw(self, message: RawRequest) -> AsyncGenerator[RawItem | UpstreamReady, None]:
+    def _raw(self, message: RawRequest | CallRaw) -> AsyncGenerator[RawItem | UpstreamReady, None]:
         """Send a ``RawRequest`` (retried like a turn); the answer as it comes."""
         body = None if message.body is None else compact_bytes(orjson.dumps(message.body))
 
@@ -310,7 +272,7 @@ class ProviderPool(Actor[PoolMessage]):
         return self._retry.delay(attempt, exc.retry_after)
 
     async def _raw_attempt(
-        self, message: RawRequest, body: bytes | None, headers: dict[str, str]
+        self, message: RawRequest | CallRaw, body: bytes | None, headers: dict[str, str]
     ) -> AsyncGenerator[RawItem | UpstreamReady, None]:
         """One raw request: ``READY`` then the JSON body, or the stream's bytes."""
         if not message.stream:

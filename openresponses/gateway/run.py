@@ -35,7 +35,7 @@ from openresponses.gateway.builder import Event, ResponseBuilder
 from openresponses.gateway.chain_cache import History
 from openresponses.gateway.compaction_items import expand_context, has_compaction
 from openresponses.gateway.group_commit import GroupCommit
-from openresponses.gateway.provider_pool import PoolMessage, StreamTurn, TurnEvent
+from openresponses.gateway.pool_messages import PoolMessage, StreamTurn, TurnEvent
 from openresponses.gateway.rate_limiter import LimiterMessage
 from openresponses.gateway.resilience import falls_back
 from openresponses.gateway.response_object import response_skeleton

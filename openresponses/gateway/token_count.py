@@ -32,7 +32,7 @@ import trio
 
 from actors import ActorRef
 from openresponses.errors import UpstreamUnavailable
-from openresponses.gateway.provider_pool import RawRequest
+from openresponses.gateway.pool_messages import RawRequest
 from openresponses.gateway.token_encodings import offline_encoding
 from openresponses.providers.registry import protocol_for
 from openresponses.schema.model_call import Item, ModelCall

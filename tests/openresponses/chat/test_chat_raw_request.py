@@ -15,15 +15,15 @@ from actors import ActorRef
 from actors.testing import started
 from openresponses.config import ProviderConfig
 from openresponses.errors import GatewayError
-from openresponses.gateway.provider_pool import (
+from openresponses.gateway.pool_messages import (
     READY,
     PoolMessage,
-    ProviderPool,
     RawItem,
     RawRequest,
     StreamTurn,
     UpstreamReady,
 )
+from openresponses.gateway.provider_pool import ProviderPool
 from openresponses.gateway.resilience import RetryPolicy
 from openresponses.providers.registry import protocol_for_provider
 from openresponses.schema.model_call import ModelCall

@@ -15,14 +15,14 @@ import pytest
 from actors import ActorRef
 from actors.testing import started
 from openresponses.config import ProviderConfig
-from openresponses.gateway.provider_pool import (
+from openresponses.gateway.pool_messages import (
     READY,
     PoolMessage,
-    ProviderPool,
     RawRequest,
     StreamTurn,
     TurnEvent,
 )
+from openresponses.gateway.provider_pool import ProviderPool
 from openresponses.gateway.turn_source import turn_events
 from openresponses.providers.registry import protocol_for_provider
 from openresponses.schema.model_call import ModelCall

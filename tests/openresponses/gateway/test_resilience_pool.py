@@ -17,13 +17,8 @@ from actors import ActorRef
 from actors.testing import started
 from openresponses.config import ProviderConfig
 from openresponses.errors import GatewayError
-from openresponses.gateway.provider_pool import (
-    READY,
-    PoolMessage,
-    ProviderPool,
-    StreamTurn,
-    TurnEvent,
-)
+from openresponses.gateway.pool_messages import READY, PoolMessage, StreamTurn, TurnEvent
+from openresponses.gateway.provider_pool import ProviderPool
 from openresponses.gateway.resilience import CircuitBreaker, RetryPolicy
 from openresponses.gateway.turn_source import turn_events
 from openresponses.observability.metrics import BREAKER_CLOSED, BREAKER_OPEN, Metrics

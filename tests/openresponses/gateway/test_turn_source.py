@@ -13,7 +13,8 @@ import trio.testing
 from actors import MailboxFull
 from actors.testing import started
 from openresponses.config import ProviderConfig
-from openresponses.gateway.provider_pool import READY, CallTurn, ProviderPool, StreamTurn
+from openresponses.gateway.pool_messages import READY, CallTurn, StreamTurn
+from openresponses.gateway.provider_pool import ProviderPool
 from openresponses.gateway.turn_source import turn_events
 from openresponses.providers.registry import protocol_for_provider
 from openresponses.schema.model_call import ModelCall
