@@ -34,8 +34,14 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="smoke run, a few seconds, no LiteLLM")
-    p.add_argument("--seconds", type=float, default=10.0, help="measured seconds per point")
-    p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per point")
+    p.add_argument("--seconds", type=float, default=10.0,
+                   help="measured seconds per target and point, all rounds together")
+    p.add_argument("--rounds", type=int, default=5,
+                   help="slices per target and point, the targets taking turns")
+    p.add_argument("--ramp", type=float, default=0.25,
+                   help="unmeasured seconds at the start of every slice, at least")
+    p.add_argument("--warmup", type=float, default=2.0,
+                   help="warm-up seconds per target and point, before its first slice")
     p.add_argument("--targets", type=_csv, default=("direct", "floor", "ours", "litellm"))
     p.add_argument("--scenarios", type=_csv, default=None,
                    help="keys: responses-chat, responses-anthropic, chat (default: all)")
@@ -61,13 +67,16 @@ def options(args: argparse.Namespace) -> Options:
         return Options(
             quick=True, targets=tuple(t for t in args.targets if t != "litellm"),
             scenarios=tuple(s for s in SCENARIOS if s.key == "responses-chat"),
-            concurrency=(8,), plan=Plan(seconds=1, warmup=0, probe_pause=0.05),
+            concurrency=(8,),
+            plan=Plan(seconds=1, warmup=0, probe_pause=0.05, rounds=2, ramp=0.25),
             soak_streams=200, soak_seconds=3, soak_rate=200, growth_reps=5, growth_depths=(1, 3),
             growth_sizes={"1KB": 1, "100KB": 100},
         )
     return Options(
         targets=args.targets, scenarios=scenarios, concurrency=args.concurrency,
-        plan=Plan(seconds=args.seconds, warmup=args.warmup), soak_streams=args.soak_streams,
+        plan=Plan(seconds=args.seconds, warmup=args.warmup, rounds=max(1, args.rounds),
+                  ramp=args.ramp),
+        soak_streams=args.soak_streams,
         soak_seconds=args.soak_seconds, soak_targets=args.soak_targets,
         soak_rate=args.soak_rate,
         growth=not args.no_growth, growth_reps=args.growth_reps,

@@ -2,8 +2,8 @@
 
 Runs in the bench's tools virtualenv (matplotlib only: no project imports, stdlib json).
 Top row: requests/s per scenario (OpenResponses, the bare-proxy floor, LiteLLM), with
-OpenResponses' ratios written over its bars. Bottom row: server CPU per request, p50 latency
-added over the upstream at concurrency 1, and the growth of CPU per turn.
+OpenResponses' ratios (the headline's) written over its bars. Bottom row: server CPU per
+request, p50 latency added over the upstream at concurrency 1, and the growth of CPU per turn.
 """
 
 from __future__ import annotations
@@ -34,7 +34,21 @@ def _get(rows: list[dict[str, Any]], target: str, key: str, stream: bool, c: int
     return None
 
 
-def _throughput(ax: Any, rows: list[dict[str, Any]], key: str, conc: list[int]) -> None:
+def _vs(headline: list[dict[str, Any]], row: dict[str, Any], ref: dict[str, Any],
+        other: str) -> float:
+    """OpenResponses' requests/s over ``other``'s: the headline's ratio (the median of the
+    rounds' paired ratios) for rows measured in rounds, else the ratio of the rows' rps."""
+    if "rps_rounds" in row:
+        for line in headline:
+            if (line["scenario"], line["concurrency"]) == (row["scenario"], row["concurrency"]):
+                found = line.get(f"ours_vs_{other}")
+                if found:
+                    return float(found)
+    return float(row["rps"] / ref["rps"])
+
+
+def _throughput(ax: Any, rows: list[dict[str, Any]], key: str, conc: list[int],
+                headline: list[dict[str, Any]]) -> None:
     groups = [(s, c) for s in (False, True) for c in conc if c > 1]
     shown = [t for t in ("ours", "floor", "litellm") if any(r["target"] == t for r in rows)]
     width = 0.8 / max(1, len(shown))
@@ -53,7 +67,7 @@ def _throughput(ax: Any, rows: list[dict[str, Any]], key: str, conc: list[int]) 
             for other, word in (("floor", "of floor"), ("litellm", "LiteLLM")):
                 ref = _get(rows, other, key, stream, c)
                 if ref and ref.get("rps"):
-                    ratio = y / ref["rps"]
+                    ratio = _vs(headline, _get(rows, "ours", key, stream, c), ref, other)
                     notes.append(f"{ratio:.0%} {word}" if other == "floor"
                                  else f"{ratio:.1f}x {word}")
             ax.annotate("\n".join(notes), (x, y), textcoords="offset points", xytext=(0, 3),
@@ -147,7 +161,7 @@ def render(data: dict[str, Any], out: str) -> None:
     conc = sorted({r["concurrency"] for r in rows})
     fig, axes = plt.subplots(2, max(3, len(keys)), figsize=(16, 9.5))
     for ax, key in zip(axes[0], keys, strict=False):
-        _throughput(ax, rows, key, conc)
+        _throughput(ax, rows, key, conc, data.get("headline") or [])
     for ax in axes[0][len(keys):]:
         ax.axis("off")
     _cpu(axes[1][0], rows, keys)

@@ -105,24 +105,50 @@ def _row(server: Server, scenario: Scenario, args: argparse.Namespace) -> dict[s
             "concurrency": args.concurrency, "errors": 0}
 
 
+class CallgrindMeter:
+    """Instructions a server executes under callgrind between ``start`` and ``stop`` (or
+    ``counts``), summed over its processes (the ``--workers`` parent and its workers): the
+    meter of ``bench.growth`` (``--growth --callgrind``) and of ``count_instructions``."""
+
+    unit = "minstr"
+
+    def __init__(self, out_dir: Path, keep: Path | None) -> None:
+        self.out_dir = out_dir
+        self.keep = keep
+        self._pids: list[int] = []
+
+    def start(self, server: Server) -> None:
+        self._pids = server.pids()
+        for pid in self._pids:
+            _callgrind(pid, "--instr=on")
+            _callgrind(pid, "--zero")
+
+    def counts(self) -> dict[int, int]:
+        """Instructions per process since ``start``; counting is switched off again."""
+        found = {pid: _instructions(self.out_dir, pid, self.keep) for pid in self._pids}
+        for pid in self._pids:
+            _callgrind(pid, "--instr=off")
+        return found
+
+    def stop(self, server: Server, reps: int) -> float:
+        """Millions of instructions per request since ``start``."""
+        return round(sum(self.counts().values()) / reps / 1e6, 3)
+
+
 def count_instructions(server: Server, scenario: Scenario, args: argparse.Namespace,
                        out_dir: Path) -> dict[str, Any]:
     """One (target, mode) point under callgrind: warm up, then instructions per request,
-    summed over the server's processes (the ``--workers`` parent and its workers)."""
+    summed over the server's processes."""
     row = _row(server, scenario, args)
     row["errors"] = trio.run(drive, server, scenario, args.warmup, args.concurrency)
-    pids = server.pids()
-    for pid in pids:
-        _callgrind(pid, "--instr=on")
-        _callgrind(pid, "--zero")
+    meter = CallgrindMeter(out_dir, args.keep_callgrind)
+    meter.start(server)
     row["errors"] += trio.run(drive, server, scenario, args.requests, args.concurrency)
-    per_pid = {pid: _instructions(out_dir, pid, args.keep_callgrind) for pid in pids}
+    per_pid = meter.counts()
     row["minstr_per_req"] = round(sum(per_pid.values()) / args.requests / 1e6, 3)
-    if len(pids) > 1:
+    if len(per_pid) > 1:
         row["minstr_per_req_by_pid"] = {
             str(pid): round(n / args.requests / 1e6, 3) for pid, n in per_pid.items()}
-    for pid in pids:
-        _callgrind(pid, "--instr=off")
     return row
 
 
@@ -186,7 +212,8 @@ def wrk_round(server: Server, upstream: Server, scenario: Scenario, args: argpar
         server = attrs.evolve(server, name="ours")
     before = [_counters(pid) for pid in pids]
     point = measure.measure(server, upstream, scenario, args.concurrency,
-                            measure.Plan(seconds=args.wrk, warmup=0.0), args.workdir)
+                            measure.Plan(seconds=args.wrk, warmup=0.0, rounds=1, ramp=0.0),
+                            args.workdir)
     _account(row, pids, before, max(point["requests"], 1))
     row["errors"] += point["errors"]
     _append(row, "rps_rounds", point["rps"])
@@ -260,25 +287,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--growth-reps", type=int, default=None,
                    help="requests per growth point (default 100; 20 with --callgrind)")
     return p
-
-
-class CallgrindMeter:
-    """``bench.growth``'s meter under callgrind: millions of instructions per request."""
-
-    unit = "minstr"
-
-    def __init__(self, out_dir: Path, keep: Path | None) -> None:
-        self.out_dir = out_dir
-        self.keep = keep
-
-    def start(self, server: Server) -> None:
-        _callgrind(server.pid, "--instr=on")
-        _callgrind(server.pid, "--zero")
-
-    def stop(self, server: Server, reps: int) -> float:
-        total = _instructions(self.out_dir, server.pid, self.keep)
-        _callgrind(server.pid, "--instr=off")
-        return round(total / reps / 1e6, 3)
 
 
 def run_growth(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -67,8 +68,29 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 2) if a and b else None
 
 
+def _paired(a: dict[str, Any], b: dict[str, Any]) -> list[float]:
+    """Row ``a``'s requests/s over row ``b``'s, round by round: the two slices of a round
+    were taken seconds apart, so each ratio compares the targets on the same machine. Empty
+    for rows of results written before the rounds (or of unequal rounds)."""
+    ours, theirs = a.get("rps_rounds") or [], b.get("rps_rounds") or []
+    if len(ours) != len(theirs):
+        return []
+    return [x / y for x, y in zip(ours, theirs, strict=True) if y]
+
+
+def _compare(a: dict[str, Any], b: dict[str, Any], key: str) -> dict[str, Any]:
+    """``key``: the median of the paired ratios (else the ratio of the rows' requests/s);
+    ``key_range``: their lowest and highest, the spread the median hides."""
+    paired = _paired(a, b)
+    if not paired:
+        return {key: _ratio(a.get("rps"), b.get("rps")), f"{key}_range": None}
+    return {key: round(statistics.median(paired), 2),
+            f"{key}_range": [round(min(paired), 2), round(max(paired), 2)]}
+
+
 def headline(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per scenario and concurrency: ours vs floor, LiteLLM and the upstream direct."""
+    """Per scenario and concurrency: ours vs floor, LiteLLM and the upstream direct; each
+    ratio the median of the rounds' paired ratios, with their range (``*_range``)."""
     out = []
     keys = sorted({(r["scenario"], r["concurrency"]) for r in rows if r.get("concurrency")},
                   key=lambda k: (k[0], k[1]))
@@ -82,16 +104,18 @@ def headline(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out.append({
             "scenario": scenario, "concurrency": c,
             **{f"{t}_rps": get[t].get("rps") for t in get},
-            "ours_vs_floor": _ratio(ours.get("rps"), get["floor"].get("rps")),
-            "ours_vs_litellm": _ratio(ours.get("rps"), get["litellm"].get("rps")),
+            **_compare(ours, get["floor"], "ours_vs_floor"),
+            **_compare(ours, get["litellm"], "ours_vs_litellm"),
             "ours_added_p50_ms": added,
-            "w2_vs_ours": _ratio(get["ours-w2"].get("rps"), ours.get("rps")),
+            **_compare(get["ours-w2"], ours, "w2_vs_ours"),
         })
     return out
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     def cell(value: Any) -> str:
+        if isinstance(value, list) and len(value) == 2:  # a range
+            return f"{value[0]} to {value[1]}"
         return "-" if value is None else str(value)
 
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
@@ -118,13 +142,17 @@ def markdown(data: dict[str, Any], png: str | None) -> str:
     ]
     if png:
         parts.append(f"![throughput]({png})")
+    rounds = any("rps_rounds" in row for row in data["rows"])  # else: written before them
     parts += ["## Headline: requests/s and ratios", _table(data["headline"], [
         "scenario", "concurrency", "ours_rps", "floor_rps", "litellm_rps", "direct_rps",
-        "ours_vs_floor", "ours_vs_litellm", "ours_added_p50_ms", "w2_vs_ours"])]
+        "ours_vs_floor", *(["ours_vs_floor_range"] if rounds else []), "ours_vs_litellm",
+        "ours_added_p50_ms", "w2_vs_ours"])]
+    if rounds:
+        parts.append(_method(data))
     parts += ["## Every measurement", _table(data["rows"], [
-        "target", "scenario", "concurrency", "rps", "p50_ms", "p99_ms", "ttfb_p50_ms",
-        "ttfb_p99_ms", "cpu_ms_per_req", "server_cpu_util", "upstream_cpu_util",
-        "peak_rss_mb", "errors", "window_ok"])]
+        "target", "scenario", "concurrency", "rps", *(["rps_spread_pct"] if rounds else []),
+        "p50_ms", "p99_ms", "ttfb_p50_ms", "ttfb_p99_ms", "cpu_ms_per_req", "server_cpu_util",
+        "upstream_cpu_util", "peak_rss_mb", "errors", "window_ok"])]
     if data.get("soak"):
         parts += ["## Soak", _table(data["soak"], [
             "target", "streams", "open_rate_per_s", "chunks", "peak_concurrent_upstream",
@@ -139,6 +167,17 @@ def markdown(data: dict[str, Any], png: str | None) -> str:
     if data.get("notes"):
         parts += ["## Notes"] + [f"- {note}" for note in data["notes"]]
     return "\n\n".join(parts) + "\n"
+
+
+def _method(data: dict[str, Any]) -> str:
+    plan = data.get("options", {}).get("plan", {})
+    return (f"Each point's targets took turns: {plan.get('rounds')} rounds of "
+            f"{plan.get('seconds', 0) / max(1, plan.get('rounds') or 1):g} s a target, the "
+            "order rotated every round, each slice after a ramp of "
+            f"{plan.get('ramp')} s at least (`ramp_s`). `rps` and `cpu_ms_per_req` are the "
+            "medians of a target's rounds, `rps_spread_pct` their range over the median; a "
+            "ratio is the median of the rounds' paired ratios, `*_range` their lowest and "
+            "highest (bench/README.md).")
 
 
 def ensure_tools() -> Path | None:

@@ -1,9 +1,10 @@
 """The whole benchmark: targets by scenarios by concurrency, then soak and growth, then reports.
 
 Every target is started (its own temporary directory and database) before the first
-measurement; at each point (scenario, concurrency) the targets are measured one after another.
-The server under test runs on core 0; the fake upstream, wrk, the probe and this script on
-core 1 (for ``direct`` the upstream moves to core 0 while it is measured).
+measurement; at each point (scenario, concurrency) the targets take turns, a slice each per
+round, the order rotated every round (``bench.measure``). The server under test runs on
+core 0; the fake upstream, wrk, the probe and this script on core 1 (for ``direct`` the
+upstream moves to core 0 while it is measured).
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ import httpx2
 import orjson
 import trio
 
-from bench import probe, procstat, targets
+from bench import measure, probe, procstat, targets
 from bench.growth import DEPTHS, SIZES, growth
 from bench.litellm_env import ensure_litellm
-from bench.measure import Plan, measure
+from bench.measure import Plan
 from bench.scenarios import CONCURRENCY, SCENARIOS, Scenario, gateway_models
 from bench.soak import soak
 from bench.targets import DRIVER_CORE, SERVER_CORE, Server
@@ -135,24 +136,45 @@ def usable(server: Server, scenario: Scenario, outcome: Outcome) -> bool:
     return False
 
 
+def measure_point(servers: list[Server], upstream: Server, scenario: Scenario, concurrency: int,
+                  plan: Plan, workdir: Path) -> list[dict[str, Any]]:
+    """Every target at one point, in turns: round r gives each target one slice, starting
+    with target r (mod n), so that the targets' slices are seconds apart and each target comes
+    first as often as the others; a target warms up just before its first slice."""
+    loads: dict[str, measure.Load] = {}
+    for r in range(plan.rounds):
+        shift = r % len(servers)
+        for server in servers[shift:] + servers[:shift]:
+            with upstream_on_server_core(server, upstream):
+                if server.name not in loads:
+                    loads[server.name] = measure.prepare(server, scenario, concurrency, plan,
+                                                         workdir / server.name)
+                took = measure.take_slice(loads[server.name], upstream, plan)
+            log(f"  {scenario.name:30} c={concurrency:<4} {server.name:8} round {r + 1}: "
+                f"{took.requests / took.window:>8.1f} req/s")
+    return [measure.row(loads[server.name], plan) for server in servers]
+
+
 def measure_all(servers: list[Server], upstream: Server, options: Options, workdir: Path,
                 outcome: Outcome) -> None:
-    """Every scenario and concurrency, the targets one after another at each point, so that
-    the ratios compare runs taken within a minute of each other on a shared machine."""
+    """Every scenario and concurrency, the targets in turns at each point, so that every
+    ratio compares targets measured seconds apart on a shared machine."""
     for scenario in options.scenarios:
         with_scenario = []
         for server in servers:
             with upstream_on_server_core(server, upstream):
                 if usable(server, scenario, outcome):
                     with_scenario.append(server)
+        if not with_scenario:
+            continue
         for concurrency in options.concurrency:
-            for server in with_scenario:
-                with upstream_on_server_core(server, upstream):
-                    row = measure(server, upstream, scenario, concurrency, options.plan,
-                                  workdir / server.name)
-                outcome.rows.append(row)
-                log(f"  {scenario.name:30} c={concurrency:<4} {server.name:8} "
-                    f"{row['rps']:>8} req/s  p50 {row['p50_ms']} ms  p99 {row['p99_ms']} ms  "
+            rows = measure_point(with_scenario, upstream, scenario, concurrency, options.plan,
+                                 workdir)
+            outcome.rows += rows
+            for row in rows:
+                log(f"  {scenario.name:30} c={concurrency:<4} {row['target']:8} "
+                    f"{row['rps']:>8} req/s (spread {row['rps_spread_pct']} %)  "
+                    f"p50 {row['p50_ms']} ms  p99 {row['p99_ms']} ms  "
                     f"cpu {row['cpu_ms_per_req']} ms/req  errors {row['errors']}")
 
 

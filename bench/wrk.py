@@ -8,6 +8,7 @@ the open-loop fork, is not packaged by Debian).
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,32 @@ async def run(url: str, script: Path, connections: int, seconds: float, *,
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr.decode()[-1000:]}")
     return parse(done.stdout.decode())
+
+
+async def run_until(url: str, script: Path, connections: int, stop: trio.Event, out: Path, *,
+                    limit: float, request_timeout: float = 30.0,
+                    pin: str | None = None) -> WrkResult:
+    """Run wrk until ``stop`` is set, then SIGINT it: wrk stops at once and still reports (its
+    ``-d`` is whole seconds; this ends a run to the millisecond). Its output goes to ``out``;
+    ``limit`` bounds its ``-d`` should this process die first. Cancelled (or wrk not done
+    ``request_timeout`` + 30 s after SIGINT) → wrk is killed."""
+    cmd = argv(url, script, connections, limit, request_timeout, pin)
+    with out.open("wb") as sink:  # taskset execs wrk: the signal reaches wrk itself
+        proc = await trio.lowlevel.open_process(cmd, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        await stop.wait()
+        proc.send_signal(signal.SIGINT)
+        with trio.fail_after(request_timeout + 30):
+            await proc.wait()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            with trio.CancelScope(shield=True):
+                await proc.wait()
+    output = await trio.Path(out).read_text(errors="replace")
+    if proc.returncode != 0:
+        raise RuntimeError(f"wrk failed ({proc.returncode}): {output[-1000:]}")
+    return parse(output)
 
 
 def run_sync(url: str, script: Path, connections: int, seconds: float, *,
