@@ -18,6 +18,7 @@ from actors import ActorRef, Supervisor, open_supervisor
 from openresponses.app import create_app
 from openresponses.config import Config
 from openresponses.gateway.background import BackgroundRunner
+from openresponses.gateway.context_reads import ContextReads
 from openresponses.gateway.group_commit import GroupCommit
 from openresponses.gateway.pool_messages import PoolMessage
 from openresponses.gateway.provider_pool import ProviderPool
@@ -60,9 +61,11 @@ async def running_gateway(
     """Start every actor under one supervisor; stop them (flushing storage) on exit."""
     async with open_supervisor() as supervisor:
         ops = Ops.for_supervisor(supervisor, tracer)
-        commits = GroupCommit(limit=config.storage_mailbox)  # outlives storage instances
+        commits = GroupCommit(limit=config.storage_mailbox)  # outlive storage instances
+        reads = ContextReads()
         storage = await supervisor.start(
-            lambda: StorageActor(lambda: open_store(config.store_url), commits=commits),
+            lambda: StorageActor(lambda: open_store(config.store_url), commits=commits,
+                                 reads=reads),
             name="storage", mailbox_size=config.storage_mailbox,
         )
         providers = await _start_providers(supervisor, config, transports, ops)
@@ -77,7 +80,8 @@ async def running_gateway(
                 partial(BackgroundRunner, storage), name="background",
                 mailbox_size=config.provider_mailbox)
             yield Gateway(config=config, providers=providers, storage=storage, tools=tools,
-                          ops=ops, limiter=limiter, background=background, commits=commits)
+                          ops=ops, limiter=limiter, background=background, commits=commits,
+                          reads=reads)
         finally:
             with trio.CancelScope(shield=True):
                 await supervisor.stop_all()

@@ -34,12 +34,13 @@ from openresponses.errors import (
 from openresponses.gateway.builder import Event, ResponseBuilder
 from openresponses.gateway.chain_cache import History
 from openresponses.gateway.compaction_items import expand_context, has_compaction
+from openresponses.gateway.context_reads import ContextReads
 from openresponses.gateway.group_commit import GroupCommit
 from openresponses.gateway.pool_messages import PoolMessage, StreamTurn, TurnEvent
 from openresponses.gateway.rate_limiter import LimiterMessage
 from openresponses.gateway.resilience import falls_back
 from openresponses.gateway.response_object import response_skeleton
-from openresponses.gateway.storage import LoadContext, StorageMessage, save_response
+from openresponses.gateway.storage import StorageMessage, load_context, save_response
 from openresponses.gateway.tool_loop import (
     approval_request,
     declined,
@@ -74,6 +75,7 @@ class Gateway:
     clock: Callable[[], float] = time.time
     ops: Ops = attrs.Factory(Ops)  # metrics, shutdown drain, actor statistics
     commits: GroupCommit | None = None  # the storage actor's batch, joined directly
+    reads: ContextReads | None = None  # the storage actor's chain cache, read directly
 
 
 def resolve_model(gateway: Gateway, model: str) -> tuple[str, str]:
@@ -105,7 +107,7 @@ async def load_history(gateway: Gateway, caller: Caller, previous_id: str | None
     first). Raises ``PreviousResponseNotFound`` for an unknown or foreign id."""
     if previous_id is None:
         return []
-    items = await gateway.storage.ask(LoadContext(owner=caller.owner, response_id=previous_id))
+    items = await load_context(gateway.storage, gateway.reads, caller.owner, previous_id)
     if items is None:
         raise PreviousResponseNotFound(previous_id)
     return items

@@ -5,10 +5,12 @@ batch, and one flusher task writes all that is pending in one transaction (one w
 call), then answers every saver of that batch together, so a save returns only once the record
 is durable. A failed write fails every saver of its batch with the same exception; the actor
 serves on. A run may join the batch directly while this actor's flusher is attached
-(``save_response``).
+(``save_response``), and load a chain's context directly while this instance's store is open
+(``load_context``, ``gateway.context_reads``).
 
-Reads run in worker threads bounded by a ``trio.CapacityLimiter``. A delete first writes the
-saves asked before it, so it is never undone by an earlier save committing after it.
+Reads run in worker threads bounded by a ``trio.CapacityLimiter`` (kept with the chain cache in
+``ContextReads``, shared by the instances). A delete first writes the saves asked before it, so
+it is never undone by an earlier save committing after it.
 
 Cancellation: a save, once asked, is written even if its asker stops waiting (it is already part
 of a batch or about to be); a write in progress always completes or fails as a whole. On stop,
@@ -25,7 +27,7 @@ import attrs
 import trio
 
 from actors import Actor, ActorRef, Ask
-from openresponses.gateway.chain_cache import ChainCache, History, chain_context, extend
+from openresponses.gateway.context_reads import ContextReads, read_context
 from openresponses.gateway.group_commit import GroupCommit
 from openresponses.gateway.storage_background import (
     AppendEvents,
@@ -166,6 +168,16 @@ async def save_response(storage: ActorRef[StorageMessage], commits: GroupCommit 
         await storage.ask(SaveResponse(record))
 
 
+async def load_context(storage: ActorRef[StorageMessage], reads: ContextReads | None,
+                       owner: str, response_id: str) -> list[Item] | None:
+    """The items of the chain ending at ``response_id`` (``LoadContext``). Loads directly while
+    an instance is attached (``gateway.context_reads``), else asks the actor."""
+    load = reads.attached if reads is not None else None
+    if load is None:
+        return await storage.ask(LoadContext(owner=owner, response_id=response_id))
+    return await load(owner, response_id)
+
+
 class StorageStopped(RuntimeError):
     """The store was closed; raised to a request that reaches it afterwards."""
 
@@ -176,20 +188,24 @@ class StorageActor(Actor[StorageMessage]):
     concurrency = 256
 
     def __init__(self, store_factory: Callable[[], Store], *, read_threads: int = 8,
-                 commits: GroupCommit | None = None) -> None:
+                 commits: GroupCommit | None = None, reads: ContextReads | None = None) -> None:
+        """``commits`` and ``reads`` outlive the instances (``server.running_gateway``); each
+        is made here when not given (``read_threads``: the read bound of a ``reads`` made
+        here)."""
         self._store_factory = store_factory
         self._store: Store | None = None
         self._commits = commits if commits is not None else GroupCommit()
-        self._readers = trio.CapacityLimiter(read_threads)
-        self._calls = 0  # store calls running in worker threads
+        self._reads = reads if reads is not None else ContextReads(read_threads)
+        self._chains = self._reads.chains
+        self._calls = 0  # store calls running in worker threads, and direct context loads
         self._calls_done = trio.Event()
-        self._chains = ChainCache()
 
     async def on_start(self) -> None:
         """Open the store (in a worker thread) and start the flusher."""
         self._store = await trio.to_thread.run_sync(self._store_factory)
         self.context.nursery.start_soon(self._flush_forever)
         self._commits.attached = True
+        self._reads.attached = self._load_context
 
     async def on_stop(self) -> None:
         """Write what is pending, then close the store."""
@@ -276,6 +292,8 @@ class StorageActor(Actor[StorageMessage]):
         Shielded; safe to run twice (on_stop, then the flusher's teardown).
         """
         self._commits.attached = False  # from now on, runs ask (and hear that it stopped)
+        if self._reads.attached == self._load_context:
+            self._reads.attached = None
         with trio.CancelScope(shield=True):
             while True:
                 await self._flush()
@@ -307,32 +325,21 @@ class StorageActor(Actor[StorageMessage]):
     # -- reads -------------------------------------------------------------------------------
 
     async def _load_context(self, owner: str, response_id: str) -> list[Item] | None:
-        """The chain's items: the tip read fresh, appended to its parent's cached context; the
-        whole chain read (and cached) when the parent's is not cached."""
-        chains = self._chains
-        generation = chains.generation
-        tip = await self._read(lambda store: store.get(owner, response_id))
-        if tip is None:
-            return None
-        parent_id = tip.previous_response_id
-        parent = chains.get(owner, parent_id) if parent_id is not None else None
-        if parent is not None:
-            context = extend(parent, tip)
-        elif parent_id is None:
-            context = chain_context([tip])
-        else:
-            chain = await self._read(lambda store: store.chain(owner, response_id))
-            if chain is None:
-                return None
-            context = chain_context(chain)
-        chains.put(owner, response_id, context, generation)
-        return History(context.items, plain=context.plain)
+        """The chain's items (``context_reads.read_context``), asked or loaded directly by a
+        run; counted as one store call from start to end, so the store stays open until it
+        returns. ``StorageStopped`` once the store is closed."""
+        self._open()
+        self._calls += 1
+        try:
+            return await read_context(self._chains, self._read, owner, response_id)
+        finally:
+            self._end_call()
 
     # -- store calls -------------------------------------------------------------------------
 
     async def _read(self, call: Callable[[Store], T]) -> T:
         """Run a read in a worker thread, at most ``read_threads`` at once."""
-        return await self._call(call, limiter=self._readers)
+        return await self._call(call, limiter=self._reads.limiter)
 
     async def _call(
         self, call: Callable[[Store], T], *, limiter: trio.CapacityLimiter | None = None,
@@ -355,9 +362,12 @@ class StorageActor(Actor[StorageMessage]):
             async with Held(limiter or trio.to_thread.current_default_thread_limiter()):
                 return await run_in_worker(bound)  # a checkpoint either way
         finally:
-            self._calls -= 1
-            if not self._calls:
-                self._calls_done.set()
+            self._end_call()
+
+    def _end_call(self) -> None:
+        self._calls -= 1
+        if not self._calls:
+            self._calls_done.set()
 
     def _open(self) -> Store:
         if self._store is None:

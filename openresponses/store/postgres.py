@@ -60,6 +60,7 @@ from openresponses.store.postgres_responses import (
     MAX_CHAIN_DEPTH,
     list_responses,
     load_chain,
+    load_response,
     page_items,
     save_batch,
 )
@@ -112,8 +113,7 @@ class PostgresStore(PostgresConversations, PostgresEvents):
 
     def get(self, owner: str, response_id: str) -> StoredResponse | None:
         with self._reader() as conn:
-            found = load_chain(conn, owner, response_id, max_depth=0)
-        return found[0] if found else None
+            return load_response(conn, owner, response_id)
 
     def delete(self, owner: str, response_id: str) -> bool:
         with self._transaction() as conn:

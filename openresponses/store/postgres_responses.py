@@ -2,7 +2,8 @@
 
 Bodies are JSONB. A batch is written with three statements whatever its size: one upsert of
 every response (``unnest`` of arrays), one delete of their old input items, one insert of the
-new ones. A response's chain, with the input items of each, is one recursive query. Every
+new ones. A response's chain, with the input items of each, is one recursive query; one
+response alone, a plain one. Every
 statement is scoped by ``owner``.
 """
 
@@ -78,6 +79,15 @@ SELECT c.id, c.previous_response_id, c.created_at, c.body,
 FROM chain AS c ORDER BY c.depth DESC
 """
 
+# One response with its input items, without the chain's recursion (``Store.get``, every
+# follow-up turn's read of its tip).
+_RESPONSE = """
+SELECT r.previous_response_id, r.created_at, r.body,
+       (SELECT COALESCE(jsonb_agg(i.body ORDER BY i.position), '[]'::jsonb)
+        FROM input_items AS i WHERE i.response_id = r.id)
+FROM responses AS r WHERE r.id = %(id)s AND r.owner = %(owner)s
+"""
+
 _ITEM_CURSOR = ("(SELECT position FROM input_items"
                 " WHERE response_id = %(id)s AND item_id = %({name})s)")
 _LIST_CURSOR = "(SELECT created_at, id FROM responses WHERE id = %(after)s AND owner = %(owner)s)"
@@ -127,6 +137,16 @@ def load_chain(
                        previous_response_id=previous, created_at=created_at)
         for row_id, previous, created_at, body, items in rows
     ]
+
+
+def load_response(conn: Connection, owner: str, response_id: str) -> StoredResponse | None:
+    """The response with its input items; None if unknown for ``owner``."""
+    row = conn.execute(_RESPONSE, {"id": response_id, "owner": owner}).fetchone()
+    if row is None:
+        return None
+    previous, created_at, body, items = row
+    return StoredResponse(id=response_id, owner=owner, response=body, input_items=items,
+                          previous_response_id=previous, created_at=created_at)
 
 
 def page_items(

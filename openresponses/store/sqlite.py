@@ -65,7 +65,12 @@ from openresponses.store.sqlite_migrations import MIGRATIONS as MIGRATIONS
 from openresponses.store.sqlite_migrations import SCHEMA_VERSION as SCHEMA_VERSION
 from openresponses.store.sqlite_migrations import migrate
 from openresponses.store.sqlite_responses import MAX_CHAIN_DEPTH as MAX_CHAIN_DEPTH
-from openresponses.store.sqlite_responses import load_chain, page_items, upsert_batch
+from openresponses.store.sqlite_responses import (
+    load_chain,
+    load_response,
+    page_items,
+    upsert_batch,
+)
 
 _IDLE_READERS = 16
 
@@ -168,8 +173,7 @@ class SqliteStore(SqliteConversations, SqliteEvents):
 
     def get(self, owner: str, response_id: str) -> StoredResponse | None:
         with self._reader() as conn:
-            found = load_chain(conn, owner, response_id, max_depth=0)
-        return found[0] if found else None
+            return load_response(conn, owner, response_id)
 
     def delete(self, owner: str, response_id: str) -> bool:
         with self._transaction() as conn:
