@@ -37,9 +37,12 @@ class Caller:
     limits: KeyLimits | None = None
 
 
-def bearer_token() -> str | None:
-    """The token of ``Authorization: Bearer …``, or None."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+def bearer_token(authorization: str | None = None) -> str | None:
+    """The token of ``Authorization: Bearer …`` (this request's header, unless the header's
+    value is given), or None."""
+    if authorization is None:
+        authorization = request.headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
     token = token.strip()
     return token if scheme.lower() == "bearer" and token else None
 

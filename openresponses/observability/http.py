@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -32,6 +31,7 @@ from openresponses.observability.logs import (
     current_request,
     key_hash_prefix,
     log_access,
+    new_request_id,
 )
 from openresponses.observability.observer import Ops
 from openresponses.observability.tracing import end_request_span, request_span
@@ -54,7 +54,7 @@ def request_id(sent: str | None) -> str:
     """The client's request id if it is short and plain, else a new one."""
     if sent is not None and _SANE_ID.fullmatch(sent):
         return sent
-    return f"req_{uuid.uuid4().hex}"
+    return new_request_id()
 
 
 class ObservedApp:

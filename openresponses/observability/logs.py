@@ -23,7 +23,6 @@ prefix of the owner id that scopes its stored data).
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import logging
 import os
@@ -44,6 +43,10 @@ _REDACTED = "[redacted]"
 _MASK_CACHE = 4096  # distinct short strings whose masked form is remembered
 _MASK_CACHE_CHARS = 256
 KEY_PREFIX_LEN = 12
+_HEX_DIGITS = frozenset("0123456789abcdef")
+# uuid.uuid4's bits: the version nibble set to 4, the variant to RFC 4122 (10xx).
+_UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_UUID4_SET = (0x8000 << 48) | (4 << 76)
 access_logger = logging.getLogger("openresponses.access")
 
 
@@ -107,19 +110,49 @@ class SecretMask:
         # Longest first, so a key that contains another is masked whole.
         self._secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
         # Most strings logged repeat (methods, routes, providers, models, messages): their
-        # masked form is remembered, so the patterns run once per distinct short string.
-        self._short = functools.lru_cache(maxsize=_MASK_CACHE)(self._mask)
+        # masked form is remembered, so the patterns run once per distinct short string. A
+        # plain dict, emptied when full: a hit is one look-up (an ``lru_cache`` hit cost ~2k
+        # instructions, nine a line). Callers on a hot path may look in it first themselves
+        # (``JsonFormatter.entry``): a masked form is never empty for a non-empty string.
+        self.remembered: dict[str, str] = {}
 
     def __call__(self, text: str) -> str:
-        if len(text) <= _MASK_CACHE_CHARS:
-            return self._short(text)
-        return self._mask(text)
+        found = self.remembered.get(text)
+        if found is not None:
+            return found
+        if len(text) > _MASK_CACHE_CHARS:
+            return self._mask(text)
+        if is_generated_request_id(text):  # unique per request: not worth remembering
+            exact = self._exact(text)
+            return exact if exact is text else redact(exact)
+        if len(self.remembered) >= _MASK_CACHE:
+            self.remembered.clear()
+        masked = self.remembered[text] = self._mask(text)
+        return masked
 
-    def _mask(self, text: str) -> str:
+    def _exact(self, text: str) -> str:
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, _REDACTED)
-        return redact(text)
+        return text
+
+    def _mask(self, text: str) -> str:
+        return redact(self._exact(text))
+
+
+def new_request_id() -> str:
+    """A fresh ``req_`` + 32 hex digits: a version-4 UUID's hex, as ``uuid.uuid4().hex``
+    writes it, without building the ``UUID`` object (~12k instructions of Python)."""
+    value = int.from_bytes(os.urandom(16)) & _UUID4_CLEAR | _UUID4_SET
+    return f"req_{value:032x}"
+
+
+def is_generated_request_id(text: str) -> bool:
+    """Whether ``text`` has the shape of ``new_request_id``'s ids (``req_`` + 32 lowercase hex
+    digits). No pattern of ``redact`` can match such a string (each needs letters that hex
+    digits cannot spell, ``bearer`` an ``r`` after ``bea``), so unless an exact secret was
+    replaced in it (``SecretMask``) the patterns need not run."""
+    return len(text) == 36 and text.startswith("req_") and _HEX_DIGITS.issuperset(text[4:])
 
 
 class JsonFormatter(logging.Formatter):
@@ -144,11 +177,12 @@ class JsonFormatter(logging.Formatter):
               fields: dict[str, Any] | None) -> dict[str, Any]:
         """A line's object: ts, level, logger, message, pid, request_id, then ``fields``."""
         mask = self._mask
+        remembered = mask.remembered.get  # a string's masked form, without a call to mask
         entry: dict[str, Any] = {
             "ts": _timestamp(created),
             "level": level.lower(),
             "logger": logger,
-            "message": mask(message),
+            "message": remembered(message) or mask(message),
             "pid": pid,  # which worker wrote it (`serve --workers N`)
         }
         current = current_request.get()
@@ -156,12 +190,17 @@ class JsonFormatter(logging.Formatter):
             entry["request_id"] = current.request_id
         if fields is not None:
             for name, value in fields.items():
-                entry[str(name)] = mask(value) if isinstance(value, str) else value
+                if isinstance(value, str):
+                    value = remembered(value) or mask(value)
+                entry[str(name)] = value
         return entry
 
     def dumps(self, entry: dict[str, Any]) -> str:
-        mask = self._mask
-        return orjson.dumps(entry, default=lambda value: mask(repr(value))).decode()
+        return orjson.dumps(entry, default=self._masked_repr).decode()
+
+    def _masked_repr(self, value: Any) -> str:
+        """What a value orjson cannot write becomes: its ``repr``, masked."""
+        return self._mask(repr(value))
 
 
 class _AccessSink:
@@ -271,11 +310,18 @@ def log_access(
 
 
 def _timestamp(created: float) -> str:
-    seconds = _second(int(created))
-    return f"{seconds}.{int(created % 1 * 1000):03d}Z"
+    """``YYYY-MM-DDTHH:MM:SS.mmmZ``. The second's text is remembered (log lines come in runs)
+    and the milliseconds are looked up: ~8k instructions a line with ``strftime`` behind an
+    ``lru_cache`` and a formatted integer, ~2k like this."""
+    global _last_second
+    epoch = int(created)
+    seen, text = _last_second
+    if epoch != seen:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(epoch))
+        _last_second = (epoch, text)
+    return text + _MILLIS[int(created % 1 * 1000)]
 
 
-@functools.lru_cache(maxsize=4)
-def _second(epoch: int) -> str:
-    """``YYYY-MM-DDTHH:MM:SS`` of a Unix second (remembered: log lines come in runs)."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch))
+_last_second = (-1, "")
+# 1000 too: ``created % 1 * 1000`` can round up to it (written "1000", as "%03d" would).
+_MILLIS = tuple(f"{ms:03d}Z" for ms in range(1001))

@@ -103,9 +103,13 @@ def install_admission(app: QuartTrio, gateway: Gateway, keys: KeyDirectory) -> N
             return
         client = request.scope.get("client")
         peer = str(client[0]) if client else None
-        ip = client_ip(peer, request.headers.get("x-forwarded-for"), config.trusted_proxies)
+        headers = request.headers  # each ``request.`` goes through a context-local proxy
+        # Read only when it may be believed: a header missing from werkzeug's ``Headers``
+        # costs an exception raised and caught (~15k instructions).
+        forwarded = headers.get("x-forwarded-for") if config.trusted_proxies else None
+        ip = client_ip(peer, forwarded, config.trusted_proxies)
         hits = ip_hits(config, ip)
-        token = bearer_token()
+        token = bearer_token(headers.get("authorization", ""))
         admin = path.startswith(_ADMIN)
         if admin or token is None or config.auth == "keys":
             await check(gateway, hits)  # before any key look-up

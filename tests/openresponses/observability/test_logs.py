@@ -7,6 +7,8 @@ import json
 import logging
 import os
 import sys
+import time
+import uuid
 
 import pytest
 
@@ -16,12 +18,16 @@ from openresponses.observability.logs import (
     RedactingFilter,
     RequestRecord,
     SecretMask,
+    _timestamp,
     config_secrets,
     configure_logging,
     current_request,
+    is_generated_request_id,
     key_hash_prefix,
     log_access,
+    new_request_id,
 )
+from openresponses.providers.errors import redact
 
 SECRET = "plain-looking-secret-42"
 
@@ -195,3 +201,46 @@ def test_a_disabled_access_logger_writes_no_line() -> None:
         assert _access_lines(None) == []
     finally:
         access.disabled = False
+
+
+def test_a_new_request_id_is_a_version_4_uuid_in_hex() -> None:
+    ids = {new_request_id() for _ in range(200)}
+    assert len(ids) == 200
+    for text in ids:
+        assert text.startswith("req_")
+        parsed = uuid.UUID(hex=text[4:])
+        assert (parsed.version, parsed.variant, parsed.hex) == (4, uuid.RFC_4122, text[4:])
+        assert is_generated_request_id(text)
+
+
+@pytest.mark.parametrize("text", ["req_abc", "req_" + "A" * 32, "req_" + "g" * 32,
+                                  "id_" + "a" * 33, "req_" + "a" * 33, "sk-" + "a" * 33])
+def test_other_strings_are_not_taken_for_generated_request_ids(text: str) -> None:
+    assert not is_generated_request_id(text)
+
+
+def test_a_generated_request_id_is_masked_as_any_other_string() -> None:
+    """Its short path (exact secrets only) gives what the patterns would give."""
+    hex_secret = "0123456789abcdef"
+    mask = SecretMask([hex_secret])
+    special = ["req_" + "bea0" * 8, f"req_{hex_secret}{'f' * 16}",
+               f"req_{'e' * 8}{hex_secret}{'e' * 8}"]
+    for text in [new_request_id() for _ in range(200)] + special:
+        assert mask(text) == redact(text.replace(hex_secret, "[redacted]"))
+    assert mask(f"req_{hex_secret}{'f' * 16}") == "req_[redacted]" + "f" * 16
+
+
+def test_remembered_masks_do_not_confuse_strings_and_stay_bounded() -> None:
+    mask = SecretMask([SECRET])
+    texts = [f"model-{i}" for i in range(5000)] + [f"key {SECRET}", "Bearer abc.def-ghi"]
+    for _ in range(2):
+        assert [mask(text) for text in texts] == [redact(text.replace(SECRET, "[redacted]"))
+                                                  for text in texts]
+    assert len(mask.remembered) <= 4096
+
+
+@pytest.mark.parametrize("created", [0.0, 1.9995, 1765123456.001, 1765123456.9999999,
+                                     1765123457.5])
+def test_timestamps_are_iso_utc_with_milliseconds(created: float) -> None:
+    second = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(created)))
+    assert _timestamp(created) == f"{second}.{int(created % 1 * 1000):03d}Z"
