@@ -1,21 +1,23 @@
 """The one event builder: normalized model events in, OpenAI Responses events out.
 
 SSE, WebSocket and non-stream requests all go through it (non-stream = the final response of
-the same builder). It owns our ids, ``output_index``/``content_index`` and ``sequence_number``,
-and keeps the Response object up to date. It is pure and synchronous: no I/O, no clock reads
-beyond the timestamps it is handed.
+the same builder, run ``quiet``: the same state changes, but of the events nobody would read
+only the terminal one is built). It owns our ids, ``output_index``/``content_index`` and
+``sequence_number``, and keeps the Response object up to date. It is pure and synchronous: no
+I/O, no clock reads beyond the timestamps it is handed.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Mapping
 from typing import Any, assert_never
 
-import attrs
-
 from openresponses.errors import GatewayError
 from openresponses.gateway.builder_parts import (
+    HiddenCall,
+    OpenItem,
+    Part,
+    custom_input,
     empty_part,
     final_part,
     output_text,
@@ -38,40 +40,6 @@ from openresponses.tools.toolset import RenamedTool
 _CALLS = ("function_call", "custom_tool_call")
 
 
-def _custom_input(arguments: str) -> str:
-    """The ``input`` string of a custom tool called through its one-parameter function."""
-    try:
-        parsed = json.loads(arguments or "{}")
-    except ValueError:
-        return arguments
-    value = parsed.get("input") if isinstance(parsed, dict) else None
-    return value if isinstance(value, str) else arguments
-
-
-@attrs.define
-class _Part:
-    kind: str  # "output_text" | "refusal" | "reasoning_text"
-    index: int
-    chunks: list[str] = attrs.Factory(list)
-    annotations: list[dict[str, Any]] = attrs.Factory(list)
-
-
-@attrs.define
-class _HiddenCall:
-    call_id: str
-    name: str
-    args: list[str] = attrs.Factory(list)
-
-
-@attrs.define
-class _OpenItem:
-    output_index: int
-    item: dict[str, Any]
-    part: _Part | None = None
-    args: list[str] = attrs.Factory(list)
-    summary: dict[int, list[str]] = attrs.Factory(dict)
-
-
 class ResponseBuilder(ServerItems):
     """Builds one response's event stream and final object from normalized model events
     (server tool items and whole items: ``builder_server.ServerItems``)."""
@@ -81,16 +49,22 @@ class ResponseBuilder(ServerItems):
         response: dict[str, Any],
         server_tools: Collection[str] = frozenset(),
         renamed: Mapping[str, RenamedTool] | None = None,
+        *,
+        quiet: bool = False,
     ) -> None:
         self.response = response
+        # Quiet: only the final object is wanted (a non-stream response, whose events nobody
+        # reads): the same items and Response, but no event is built except the terminal one
+        # (``response.completed`` / ``incomplete`` / ``failed``, which ends the last batch).
+        self.quiet = quiet
         self._seq = 0
-        self._open: dict[str, _OpenItem] = {}
+        self._open: dict[str, OpenItem] = {}
         self._usage: me.Usage | None = None
         self._finish: me.FinishReason | None = None
         # Calls to functions the gateway runs itself are collected silently: the client sees
         # the tool's own item (web_search_call, mcp_call...) added by ``server_item_added``.
         self._server_tools = server_tools
-        self._hidden: dict[str, _HiddenCall] = {}
+        self._hidden: dict[str, HiddenCall] = {}
         self._renamed = renamed or {}
         self.turn_start = 0  # index in output where the current model turn's items begin
         self._incomplete_reason: str | None = None
@@ -103,10 +77,14 @@ class ResponseBuilder(ServerItems):
         return event
 
     def _lifecycle(self, type_: str) -> Event:
+        if self.quiet:  # the terminal event of a quiet builder: the response, not a copy
+            return self._event(type_, response=self.response)
         return self._event(type_, response=snapshot(self.response))
 
     def start(self) -> list[Event]:
-        """``response.created`` then ``response.in_progress``."""
+        """``response.created`` then ``response.in_progress`` (none when quiet)."""
+        if self.quiet:
+            return []
         return [self._lifecycle("response.created"), self._lifecycle("response.in_progress")]
 
     def feed(self, event: me.ModelEvent) -> list[Event]:
@@ -211,7 +189,7 @@ class ResponseBuilder(ServerItems):
 
     # -- items -----------------------------------------------------------------------------
 
-    def _open_item(self, key: str, kind: str) -> tuple[list[Event], _OpenItem]:
+    def _open_item(self, key: str, kind: str) -> tuple[list[Event], OpenItem]:
         open_item = self._open.get(key)
         if open_item is not None and open_item.item["type"] == kind:
             return [], open_item
@@ -222,61 +200,71 @@ class ResponseBuilder(ServerItems):
         elif kind == "reasoning":
             item.update(summary=[])
         output = self.response["output"]
-        open_item = _OpenItem(output_index=len(output), item=item)
+        open_item = OpenItem(output_index=len(output), item=item)
         output.append(item)
         self._open[key] = open_item
+        if self.quiet:
+            return events, open_item
         added = public_item(item, in_progress=True)
         events.append(self._event("response.output_item.added", output_index=open_item.output_index,
                                   item=added))
         return events, open_item
 
-    def _close(self, open_item: _OpenItem, status: str) -> list[Event]:
-        events = self._close_part(open_item)
+    def _close(self, open_item: OpenItem, status: str) -> list[Event]:
+        events = self._close_part(open_item)  # a message's or reasoning's, not a call's
         item = open_item.item
-        if item["type"] == "function_call":
+        kind = item["type"]
+        if kind == "function_call":
             item["arguments"] = "".join(open_item.args)
-            events.append(self._event("response.function_call_arguments.done", item_id=item["id"],
-                                      output_index=open_item.output_index, name=item["name"],
-                                      arguments=item["arguments"]))
-        elif item["type"] == "custom_tool_call":
-            item["input"] = _custom_input("".join(open_item.args))
-            events.append(self._event("response.custom_tool_call_input.done", item_id=item["id"],
-                                      output_index=open_item.output_index, input=item["input"]))
-        events += self._close_summaries(open_item)
-        if item["type"] in ("message", "function_call", "reasoning", "custom_tool_call"):
+        elif kind == "custom_tool_call":
+            item["input"] = custom_input("".join(open_item.args))
+        events += self._close_summaries(open_item)  # a reasoning item's
+        if kind in ("message", "function_call", "reasoning", "custom_tool_call"):
             item["status"] = status
-        events.append(self._event("response.output_item.done", output_index=open_item.output_index,
+        if self.quiet:
+            return events
+        index = open_item.output_index
+        if kind == "function_call":
+            events.append(self._event("response.function_call_arguments.done", item_id=item["id"],
+                                      output_index=index, name=item["name"],
+                                      arguments=item["arguments"]))
+        elif kind == "custom_tool_call":
+            events.append(self._event("response.custom_tool_call_input.done", item_id=item["id"],
+                                      output_index=index, input=item["input"]))
+        events.append(self._event("response.output_item.done", output_index=index,
                                   item=public_item(item)))
         return events
 
     # -- message content -------------------------------------------------------------------
 
-    def _part_for(self, open_item: _OpenItem, kind: str) -> tuple[list[Event], _Part]:
+    def _part_for(self, open_item: OpenItem, kind: str) -> tuple[list[Event], Part]:
         part = open_item.part
         if part is not None and part.kind == kind:
             return [], part
         events = self._close_part(open_item)
         content = open_item.item.setdefault("content", [])
-        part = _Part(kind=kind, index=len(content))
+        part = Part(kind=kind, index=len(content))
         empty = empty_part(kind)
         content.append(empty)
         open_item.part = part
-        if kind != "reasoning_text":
+        if kind != "reasoning_text" and not self.quiet:
             events.append(self._event("response.content_part.added", item_id=open_item.item["id"],
                                       output_index=open_item.output_index,
                                       content_index=part.index, part=dict(empty)))
         return events, part
 
-    def _close_part(self, open_item: _OpenItem) -> list[Event]:
+    def _close_part(self, open_item: OpenItem) -> list[Event]:
         part = open_item.part
         if part is None:
             return []
         open_item.part = None
         text = "".join(part.chunks)
-        common = {"item_id": open_item.item["id"], "output_index": open_item.output_index,
-                  "content_index": part.index}
         final = final_part(part.kind, text, part.annotations)
         open_item.item["content"][part.index] = final
+        if self.quiet:
+            return []
+        common = {"item_id": open_item.item["id"], "output_index": open_item.output_index,
+                  "content_index": part.index}
         if part.kind == "reasoning_text":
             return [self._event("response.reasoning.done", **common, text=text)]
         done = (self._event("response.output_text.done", **common, text=text, logprobs=[])
@@ -289,6 +277,8 @@ class ResponseBuilder(ServerItems):
         more, part = self._part_for(open_item, kind)
         events += more
         part.chunks.append(delta)
+        if self.quiet:
+            return events
         common = {"item_id": open_item.item["id"], "output_index": open_item.output_index,
                   "content_index": part.index, "delta": delta}
         if kind == "output_text":
@@ -302,6 +292,8 @@ class ResponseBuilder(ServerItems):
         more, part = self._part_for(open_item, "output_text")
         events += more
         part.annotations.append(annotation)
+        if self.quiet:
+            return events
         events.append(self._event("response.output_text.annotation.added",
                                   item_id=open_item.item["id"],
                                   output_index=open_item.output_index, content_index=part.index,
@@ -316,6 +308,8 @@ class ResponseBuilder(ServerItems):
         more, part = self._part_for(open_item, "reasoning_text")
         events += more
         part.chunks.append(delta)
+        if self.quiet:
+            return events
         events.append(self._event("response.reasoning.delta", item_id=open_item.item["id"],
                                   output_index=open_item.output_index,
                                   content_index=part.index, delta=delta))
@@ -323,6 +317,9 @@ class ResponseBuilder(ServerItems):
 
     def _summary(self, key: str, index: int, delta: str) -> list[Event]:
         events, open_item = self._open_item(key, "reasoning")
+        if self.quiet:
+            open_item.summary.setdefault(index, []).append(delta)
+            return events
         common = {"item_id": open_item.item["id"], "output_index": open_item.output_index,
                   "summary_index": index}
         if index not in open_item.summary:
@@ -333,12 +330,14 @@ class ResponseBuilder(ServerItems):
         events.append(self._event("response.reasoning_summary_text.delta", **common, delta=delta))
         return events
 
-    def _close_summaries(self, open_item: _OpenItem) -> list[Event]:
+    def _close_summaries(self, open_item: OpenItem) -> list[Event]:
         events: list[Event] = []
         for index in sorted(open_item.summary):
             text = "".join(open_item.summary[index])
             part = {"type": "summary_text", "text": text}
             open_item.item["summary"].append(part)
+            if self.quiet:
+                continue
             common = {"item_id": open_item.item["id"], "output_index": open_item.output_index,
                       "summary_index": index}
             events.append(self._event("response.reasoning_summary_text.done", **common, text=text))
@@ -350,7 +349,7 @@ class ResponseBuilder(ServerItems):
 
     def _tool_start(self, key: str, call_id: str, name: str) -> list[Event]:
         if name in self._server_tools:
-            self._hidden[key] = _HiddenCall(call_id, name)
+            self._hidden[key] = HiddenCall(call_id, name)
             return []
         if key in self._open:
             events = self._close(self._open.pop(key), "completed")
@@ -358,9 +357,11 @@ class ResponseBuilder(ServerItems):
             events = []
         item = self._call_item(call_id, name)
         output = self.response["output"]
-        open_item = _OpenItem(output_index=len(output), item=item)
+        open_item = OpenItem(output_index=len(output), item=item)
         output.append(item)
         self._open[key] = open_item
+        if self.quiet:
+            return events
         events.append(self._event("response.output_item.added",
                                   output_index=open_item.output_index, item=dict(item)))
         return events
@@ -389,6 +390,8 @@ class ResponseBuilder(ServerItems):
         open_item.args.append(delta)
         if open_item.item["type"] == "custom_tool_call":
             return []  # its input is known once the JSON arguments are complete
+        if self.quiet:
+            return []
         return [self._event("response.function_call_arguments.delta", item_id=open_item.item["id"],
                             output_index=open_item.output_index, delta=delta)]
 

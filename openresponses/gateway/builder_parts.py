@@ -1,8 +1,12 @@
-"""Pure helpers of the event builder: content parts and item / response snapshots."""
+"""Pure helpers of the event builder: its per-item state, content parts and item / response
+snapshots."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+import attrs
 
 
 def empty_part(kind: str) -> dict[str, Any]:
@@ -44,3 +48,37 @@ def output_text(output: list[dict[str, Any]]) -> str:
         for part in item.get("content", [])
         if part.get("type") == "output_text"
     )
+
+
+def custom_input(arguments: str) -> str:
+    """The ``input`` string of a custom tool called through its one-parameter function."""
+    try:
+        parsed = json.loads(arguments or "{}")
+    except ValueError:
+        return arguments
+    value = parsed.get("input") if isinstance(parsed, dict) else None
+    return value if isinstance(value, str) else arguments
+
+
+@attrs.define
+class Part:
+    kind: str  # "output_text" | "refusal" | "reasoning_text"
+    index: int
+    chunks: list[str] = attrs.Factory(list)
+    annotations: list[dict[str, Any]] = attrs.Factory(list)
+
+
+@attrs.define
+class HiddenCall:
+    call_id: str
+    name: str
+    args: list[str] = attrs.Factory(list)
+
+
+@attrs.define
+class OpenItem:
+    output_index: int
+    item: dict[str, Any]
+    part: Part | None = None
+    args: list[str] = attrs.Factory(list)
+    summary: dict[int, list[str]] = attrs.Factory(dict)

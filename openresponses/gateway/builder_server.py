@@ -21,6 +21,7 @@ class ServerItems:
     """Server tool items and whole items; needs the builder's ``response`` and ``_event``."""
 
     response: dict[str, Any]
+    quiet: bool  # no events: only the final object is wanted (``ResponseBuilder``)
     _server_tools: Collection[str]
 
     def _event(self, type_: str, **fields: Any) -> Event:
@@ -35,6 +36,8 @@ class ServerItems:
         output = self.response["output"]
         index = len(output)
         output.append(item)
+        if self.quiet:
+            return index, []
         events = [self._event("response.output_item.added", output_index=index, item=dict(item))]
         events += [self._event(name, output_index=index, item_id=item["id"]) for name in progress]
         return index, events
@@ -45,6 +48,8 @@ class ServerItems:
         output = self.response["output"]
         final = {**output[index], **item, "id": output[index]["id"]}
         output[index] = final
+        if self.quiet:
+            return []
         events = [self._event(name, output_index=index, item_id=final["id"]) for name in progress]
         events.append(self._event("response.output_item.done", output_index=index,
                                   item=dict(final)))
@@ -69,6 +74,8 @@ class ServerItems:
         output = self.response["output"]
         index = len(output)
         output.append(item)
+        if self.quiet:
+            return []
         return [
             self._event("response.output_item.added", output_index=index, item=item),
             self._event("response.output_item.done", output_index=index, item=item),
