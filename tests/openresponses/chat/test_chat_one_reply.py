@@ -31,30 +31,21 @@ from openresponses.gateway.resilience import RetryPolicy
 from openresponses.gateway.run import Gateway
 from openresponses.gateway.turn_source import answered
 from openresponses.providers.registry import protocol_for_provider
+from tests.openresponses.chat.test_chat_raw_request import CLAUDE, GROQ, Recorder
 from tests.transcripts import load
 
-GROQ = ProviderConfig("groq", "chat", "http://groq.test/openai/v1")
-CLAUDE = ProviderConfig("anthropic", "anthropic", "http://claude.test")
 CALLER = Caller(owner="o", bearer="caller-key")
 HI = [{"role": "user", "content": "hi"}]
 
 
-class Upstream:
-    """Answers every request with a recorded exchange's status and body."""
-
-    def __init__(self, name: str, content_type: str = "application/json") -> None:
-        recorded = load(name)
-        self.status, self.body, self.content_type = recorded.status, recorded.body, content_type
-        self.seen: list[httpx2.Request] = []
-
-    def __call__(self, request: httpx2.Request) -> httpx2.Response:
-        self.seen.append(request)
-        return httpx2.Response(self.status, content=self.body,
-                               headers={"content-type": self.content_type})
+def recorded_upstream(name: str, content_type: str = "application/json") -> Recorder:
+    """An upstream answering every request with a recorded exchange's status and body."""
+    recorded = load(name)
+    return Recorder(recorded.body, recorded.status, content_type)
 
 
 @asynccontextmanager
-async def recording_pool(config: ProviderConfig, upstream: Upstream, messages: list[object]
+async def recording_pool(config: ProviderConfig, upstream: Recorder, messages: list[object]
                          ) -> AsyncIterator[ActorRef[PoolMessage]]:
     class Recording(ProviderPool):
         async def receive(self, message: Any) -> Any:
@@ -68,7 +59,7 @@ async def recording_pool(config: ProviderConfig, upstream: Upstream, messages: l
 
 
 @asynccontextmanager
-async def gateway_of(config: ProviderConfig, upstream: Upstream, messages: list[object]
+async def gateway_of(config: ProviderConfig, upstream: Recorder, messages: list[object]
                      ) -> AsyncIterator[Gateway]:
     async with AsyncExitStack() as stack:
         ref = await stack.enter_async_context(recording_pool(config, upstream, messages))
@@ -78,7 +69,7 @@ async def gateway_of(config: ProviderConfig, upstream: Upstream, messages: list[
 
 async def test_a_passthrough_completion_is_one_call_raw_reply() -> None:
     messages: list[object] = []
-    upstream = Upstream("D01")
+    upstream = recorded_upstream("D01")
     async with gateway_of(GROQ, upstream, messages) as gateway:
         run = ChatRun(gateway, CALLER, parse_chat_request({"model": "groq@m", "messages": HI}))
         body = await run.completion()
@@ -92,7 +83,7 @@ async def test_a_passthrough_completion_is_one_call_raw_reply() -> None:
 
 async def test_a_translated_completion_is_one_call_turn_reply() -> None:
     messages: list[object] = []
-    async with gateway_of(CLAUDE, Upstream("C08"), messages) as gateway:
+    async with gateway_of(CLAUDE, recorded_upstream("C08"), messages) as gateway:
         run = ChatRun(gateway, CALLER, parse_chat_request({"model": "anthropic@claude",
                                                            "messages": HI}))
         body = await run.completion()
@@ -108,7 +99,7 @@ async def test_a_streamed_completion_is_still_streamed(
     config: ProviderConfig, name: str, expected: type
 ) -> None:
     messages: list[object] = []
-    upstream = Upstream(name, content_type="text/event-stream")
+    upstream = recorded_upstream(name, content_type="text/event-stream")
     async with gateway_of(config, upstream, messages) as gateway:
         run = ChatRun(gateway, CALLER, parse_chat_request(
             {"model": f"{config.name}@m", "messages": HI, "stream": True}))
@@ -120,7 +111,7 @@ async def test_a_streamed_completion_is_still_streamed(
 
 async def test_call_raw_answers_ready_then_the_body_in_one_reply() -> None:
     messages: list[object] = []
-    async with recording_pool(GROQ, Upstream("D01"), messages) as ref:
+    async with recording_pool(GROQ, recorded_upstream("D01"), messages) as ref:
         call = CallRaw(method="POST", path="/chat/completions", body={"model": "m"})
         assert await ref.ask(call) == [READY, load("D01").json()]
         async with answered(ref, call, nowait=True) as items:
@@ -131,7 +122,7 @@ async def test_call_raw_answers_ready_then_the_body_in_one_reply() -> None:
 async def test_a_call_raw_error_is_mapped_by_the_protocol(
     config: ProviderConfig, name: str, status: int
 ) -> None:
-    async with recording_pool(config, Upstream(name), []) as ref:
+    async with recording_pool(config, recorded_upstream(name), []) as ref:
         with pytest.raises(GatewayError) as raised:
             await ref.ask(CallRaw(method="POST", path="/x", body={}))
     assert raised.value.status == status

@@ -26,7 +26,7 @@ from openresponses.gateway.storage import (
 from openresponses.schema.model_call import Item
 from openresponses.store.base import StoredResponse, open_store
 from tests.openresponses.gateway.test_chain_cache import record, whole_chain
-from tests.openresponses.gateway.test_storage_actor import Boom, RecordingStore
+from tests.openresponses.gateway.test_storage_actor import Boom, RecordingStore, reads_held_at
 from tests.openresponses.store.backends import FILE_BACKENDS, backend_url
 
 
@@ -143,11 +143,7 @@ async def test_direct_and_asked_reads_share_the_read_bound(store_url: str) -> No
         async with trio.open_nursery() as nursery:
             for n in range(6):
                 nursery.start_soon(direct if n % 2 else asked)
-            with trio.fail_after(5):  # two reads reach their threads (no event to wait on)
-                while store.running < 2:  # noqa: ASYNC110
-                    await trio.sleep(0.01)
-            await trio.sleep(0.2)  # time for a third, were it let through
-            assert store.most == 2
+            await reads_held_at(store, 2)
             store.get_gate.set()
         assert store.most == 2
         assert found == [await whole_chain(ref, 1)] * 6

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import pytest
 import trio
@@ -348,6 +348,21 @@ class GatedReads(RecordingStore):
         return super().get(owner, response_id)
 
 
+class CountsReads(Protocol):
+    running: int  # reads in their threads now
+    most: int  # the most at once so far
+
+
+async def reads_held_at(store: CountsReads, bound: int) -> None:
+    """Wait until ``bound`` reads run in their threads (there is no event to wait on), give one
+    more time to start, were it let through, and check none did."""
+    with trio.fail_after(5):
+        while store.running < bound:  # noqa: ASYNC110
+            await trio.sleep(0.01)
+    await trio.sleep(0.2)
+    assert store.most == bound
+
+
 async def test_reads_run_at_most_read_threads_at_once(store_url: str) -> None:
     store = GatedReads(store_url)
     async with started(lambda: StorageActor(lambda: store, read_threads=2)) as ref:
@@ -360,11 +375,7 @@ async def test_reads_run_at_most_read_threads_at_once(store_url: str) -> None:
         async with trio.open_nursery() as nursery:
             for _ in range(6):
                 nursery.start_soon(read)
-            with trio.fail_after(5):  # two reads reach their threads (no event to wait on)
-                while store.running < 2:  # noqa: ASYNC110
-                    await trio.sleep(0.01)
-            await trio.sleep(0.2)  # time for a third, were it let through
-            assert store.most == 2
+            await reads_held_at(store, 2)
             store.read_gate.set()
         assert store.most == 2
         assert found == [record("resp_1")] * 6
