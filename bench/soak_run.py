@@ -61,8 +61,9 @@ def start_ours(workdir: Path, upstream: Server, max_connections: int, workers: i
                            OPENRESPONSES_UPSTREAM_RETRIES="0", **extra_env)
     argv = [PY, "-m", "openresponses", "serve", "--host", "127.0.0.1", "--port", str(port),
             "--config", str(config), "--workers", str(workers)]
-    if workers == 1 and targets.pinned():
-        argv = ["taskset", "-c", ",".join(map(str, sorted(targets.SERVER_CORE))), *argv]
+    if targets.pinned():
+        cores = targets.SERVER_CORE if workers == 1 else targets.SERVER_CORE | targets.DRIVER_CORE
+        argv = ["taskset", "-c", ",".join(map(str, sorted(cores))), *argv]
     log = workdir / "ours.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(argv, env=env, cwd=workdir, stdout=out,

@@ -27,10 +27,16 @@ REPO = Path(__file__).resolve().parent.parent
 PY = sys.executable
 SERVER_CORE = {0}
 DRIVER_CORE = {1}
+# The cores this process could use when it started. The driver pins itself to DRIVER_CORE
+# afterwards (run.prepare_process); the processes it starts must not inherit that, so whether
+# to pin them is decided on this set, never on the driver's affinity of the moment.
+MACHINE_CORES = frozenset(os.sched_getaffinity(0))
 
 
 def pinned() -> bool:
-    return procstat.cores() >= 2
+    """Whether the server and the driver each get a core of their own (each process started
+    is then pinned with taskset, a ``--workers`` gateway to both cores)."""
+    return SERVER_CORE | DRIVER_CORE <= MACHINE_CORES
 
 
 def free_port() -> int:
