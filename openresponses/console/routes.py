@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from quart import Blueprint, Response, send_from_directory
+from quart import Blueprint, Response, request
+from werkzeug.exceptions import NotFound
 
+from openresponses.console.assets import Asset, load_assets
 from openresponses.console.traffic import traffic_snapshot
 from openresponses.gateway.run import Gateway
 from openresponses.render import json_response
@@ -45,9 +47,9 @@ SECURITY_HEADERS = {
 
 def console_blueprint(gateway: Gateway) -> Blueprint:
     """The console's routes for a started ``Gateway``."""
-    bp = Blueprint("console", __name__, static_folder=str(STATIC),
-                   static_url_path="/console/static")
+    bp = Blueprint("console", __name__)
     config = gateway.config
+    assets = load_assets(STATIC)
 
     @bp.after_request
     async def secure(response: Response) -> Response:
@@ -57,7 +59,14 @@ def console_blueprint(gateway: Gateway) -> Blueprint:
 
     @bp.get("/console")
     async def page() -> Response:
-        return await send_from_directory(STATIC, "index.html")
+        return _serve(assets["index.html"])
+
+    @bp.get("/console/static/<path:name>")
+    async def static_file(name: str) -> Response:
+        asset = assets.get(name)
+        if asset is None:
+            raise NotFound()
+        return _serve(asset)
 
     @bp.get("/console/")
     async def page_slash() -> Response:
@@ -71,3 +80,10 @@ def console_blueprint(gateway: Gateway) -> Blueprint:
         return json_response(traffic_snapshot(gateway.ops.metrics.registry))
 
     return bp
+
+
+def _serve(asset: Asset) -> Response:
+    """The asset, or a 304 when the browser already holds this version."""
+    if asset.matches(request.headers.get("if-none-match")):
+        return Response(b"", status=304, headers={"etag": asset.etag})
+    return Response(asset.body, content_type=asset.content_type, headers={"etag": asset.etag})

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from openresponses.console.assets import load_assets
 from openresponses.console.routes import STATIC
 from openresponses.console.traffic import traffic_snapshot
 from openresponses.observability.metrics import Metrics
@@ -42,6 +43,36 @@ async def test_the_page_and_its_modules_carry_a_strict_csp(base_url: str) -> Non
     slash = await call("GET", f"{base_url}/console/", None)
     assert (slash.status_code, slash.headers["location"]) == (308, "/console")
     assert (await call("GET", f"{base_url}/console/static/nope.js", None)).status_code == 404
+
+
+async def test_static_files_come_from_memory_with_an_etag_and_nothing_outside(
+    base_url: str,
+) -> None:
+    module = await call("GET", f"{base_url}/console/static/js/main.js", None)
+    assert module.content == (STATIC / "js" / "main.js").read_bytes()
+    etag = module.headers["etag"]
+    again = await call("GET", f"{base_url}/console/static/js/main.js", None,
+                       headers={"if-none-match": etag})
+    assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", etag)
+    stale = await call("GET", f"{base_url}/console/static/js/main.js", None,
+                       headers={"if-none-match": '"other"'})
+    assert stale.status_code == 200
+    page = await call("GET", f"{base_url}/console", None, headers={"if-none-match": "*"})
+    assert page.status_code == 304
+    for name in ("../routes.py", "js/../../routes.py", "..%2Froutes.py", "..%2F..%2Fapp.py", "js"):
+        answer = await call("GET", f"{base_url}/console/static/{name}", None)
+        assert answer.status_code == 404, name
+
+
+def test_assets_of_an_unknown_kind_fail_at_start(tmp_path: Path) -> None:
+    (tmp_path / "page.html").write_text("<p>hi</p>")
+    assets = load_assets(tmp_path)
+    assert assets["page.html"].content_type == "text/html; charset=utf-8"
+    assert assets["page.html"].matches(f"W/{assets['page.html'].etag}, \"x\"")
+    assert not assets["page.html"].matches(None)
+    (tmp_path / "notes.txt").write_text("?")
+    with pytest.raises(ValueError, match=r"notes\.txt"):
+        load_assets(tmp_path)
 
 
 def test_no_module_builds_markup_from_strings() -> None:
