@@ -153,9 +153,12 @@ class ResponseRun:
         self.settings = gateway.config.tools
         self.toolset = build_toolset(request.tools, api=self.api, settings=self.settings)
         created_at = int(gateway.clock())
+        # A non-stream response's events are drained unread (routes/responses.py, compaction):
+        # build only its final object. Background and WebSocket turns always stream.
         self.builder = ResponseBuilder(
             response_skeleton(request, response_id=new_id("resp"), created_at=created_at),
             server_tools=frozenset(self.toolset.server), renamed=self.toolset.renamed,
+            quiet=not request.stream,
         )
         self.tool_calls = 0
         self._started = False  # whether response.created went out

@@ -129,10 +129,7 @@ async def prepare_turn(gateway: Gateway, caller: Caller, request: CreateResponse
     Raises ``PreviousResponseNotFound``, ``NotFound`` (conversation) or ``InvalidRequest``.
     """
     history = await resolve_history(gateway, caller, request, cached)
-    run = ResponseRun(gateway, caller, request, history=history)
-    # A non-stream response's events are drained unread (routes/responses.py): build only its
-    # final object. Background and WebSocket turns always stream (their events are sent).
-    run.builder.quiet = not request.stream
+    run = ResponseRun(gateway, caller, request, history=history)  # quiet unless it streams
     if request.conversation is not None:
         run.response["conversation"] = {"id": request.conversation}
     return Turn(gateway=gateway, caller=caller, run=run, history=history)

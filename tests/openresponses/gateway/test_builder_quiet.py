@@ -20,7 +20,7 @@ from openresponses.gateway import builder as builder_module
 from openresponses.gateway import builder_server
 from openresponses.gateway.builder import Event, ResponseBuilder
 from openresponses.gateway.response_object import response_skeleton
-from openresponses.gateway.run import Gateway
+from openresponses.gateway.run import Gateway, ResponseRun
 from openresponses.gateway.turns import prepare_turn
 from openresponses.providers.registry import protocol_for
 from openresponses.schema import model_events as me
@@ -156,3 +156,5 @@ def test_only_a_non_stream_turn_is_quiet(stream: bool) -> None:
     request = parse_create_response({"model": "groq@m", "input": "hi", "stream": stream})
     turn = trio.run(prepare_turn, gateway, Caller("owner", ""), request)
     assert turn.run.builder.quiet is not stream
+    # Compaction's summary call makes its run directly, and drains it the same way.
+    assert ResponseRun(gateway, Caller("owner", ""), request).builder.quiet is not stream
