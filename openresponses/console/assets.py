@@ -40,15 +40,13 @@ class Asset:
 
 def load_assets(root: Path) -> dict[str, Asset]:
     """Every file under ``root`` of a known kind, by its path relative to ``root``
-    (``js/main.js``); raises ``ValueError`` for a file of another kind, so one added without
-    a content type fails at start-up, not in a browser."""
+    (``js/main.js``). Other files (an editor's swap file in a checkout) are not served, as an
+    installed package would not ship them (``tests/console`` checks the two lists agree)."""
     assets: dict[str, Asset] = {}
     for path in sorted(root.rglob("*")):
-        if not path.is_file():
-            continue
         content_type = CONTENT_TYPES.get(path.suffix)
-        if content_type is None:
-            raise ValueError(f"console file {path.name} has no known content type")
+        if content_type is None or not path.is_file() or path.name.startswith("."):
+            continue
         body = path.read_bytes()
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         assets[path.relative_to(root).as_posix()] = Asset(body, content_type, etag)

@@ -64,15 +64,18 @@ async def test_static_files_come_from_memory_with_an_etag_and_nothing_outside(
         assert answer.status_code == 404, name
 
 
-def test_assets_of_an_unknown_kind_fail_at_start(tmp_path: Path) -> None:
+def test_only_files_of_a_shipped_kind_are_served(tmp_path: Path) -> None:
+    (tmp_path / "js").mkdir()
     (tmp_path / "page.html").write_text("<p>hi</p>")
+    (tmp_path / "js" / "a.js").write_text("export {}")
+    (tmp_path / "notes.txt").write_text("?")
+    (tmp_path / ".page.html.swp").write_text("?")
     assets = load_assets(tmp_path)
+    assert sorted(assets) == ["js/a.js", "page.html"]
     assert assets["page.html"].content_type == "text/html; charset=utf-8"
     assert assets["page.html"].matches(f"W/{assets['page.html'].etag}, \"x\"")
     assert not assets["page.html"].matches(None)
-    (tmp_path / "notes.txt").write_text("?")
-    with pytest.raises(ValueError, match=r"notes\.txt"):
-        load_assets(tmp_path)
+    assert not assets["page.html"].matches(assets["js/a.js"].etag)
 
 
 def test_no_module_builds_markup_from_strings() -> None:
@@ -136,3 +139,5 @@ def test_every_static_file_is_package_data() -> None:
     assert "static/index.html" in files
     for name in files:
         assert any(fnmatch.fnmatch(name, pattern) for pattern in patterns), name
+    # ...and every one is of a kind the console serves.
+    assert sorted("static/" + name for name in load_assets(STATIC)) == sorted(files)
