@@ -1,8 +1,9 @@
 """The chart of a results file: ``python -m bench.chart results.json out.png``.
 
 Runs in the bench's tools virtualenv (matplotlib only: no project imports, stdlib json).
-Top row: requests/s per scenario (OpenResponses, the bare-proxy floor, LiteLLM), with
-OpenResponses' ratios (the headline's) written over its bars. Bottom row: server CPU per
+Top row: requests/s per scenario (OpenResponses, with ``--workers 2`` when the run had it, the
+bare-proxy floor, LiteLLM), with OpenResponses' ratios (the headline's) written over its bars
+and two workers' over one worker's over theirs. Bottom row: server CPU per
 request, p50 latency added over the upstream at concurrency 1, and the growth of CPU per turn.
 """
 
@@ -18,9 +19,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter, LogLocator
 
-COLORS = {"ours": "#1f77b4", "floor": "#9a9a9a", "litellm": "#d95f02", "direct": "#c7c7c7"}
-LABELS = {"ours": "OpenResponses", "floor": "bare quart-trio proxy (floor)",
-          "litellm": "LiteLLM proxy", "direct": "upstream direct"}
+COLORS = {"ours": "#1f77b4", "ours-w2": "#8fbbd9", "floor": "#9a9a9a", "litellm": "#d95f02",
+          "direct": "#c7c7c7"}
+LABELS = {"ours": "OpenResponses", "ours-w2": "OpenResponses --workers 2",
+          "floor": "bare quart-trio proxy (floor)", "litellm": "LiteLLM proxy",
+          "direct": "upstream direct"}
 SHORT = {"responses-chat": "resp→chat", "responses-anthropic": "resp→anth", "chat": "chat"}
 KEYS = {"responses-chat": "/v1/responses → Chat Completions",
         "responses-anthropic": "/v1/responses → Anthropic", "chat": "/v1/chat/completions"}
@@ -35,43 +38,57 @@ def _get(rows: list[dict[str, Any]], target: str, key: str, stream: bool, c: int
 
 
 def _vs(headline: list[dict[str, Any]], row: dict[str, Any], ref: dict[str, Any],
-        other: str) -> float:
-    """OpenResponses' requests/s over ``other``'s: the headline's ratio (the median of the
+        column: str) -> float:
+    """``row``'s requests/s over ``ref``'s: the headline's ``column`` (the median of the
     rounds' paired ratios) for rows measured in rounds, else the ratio of the rows' rps."""
     if "rps_rounds" in row:
         for line in headline:
             if (line["scenario"], line["concurrency"]) == (row["scenario"], row["concurrency"]):
-                found = line.get(f"ours_vs_{other}")
+                found = line.get(column)
                 if found:
                     return float(found)
     return float(row["rps"] / ref["rps"])
 
 
+def _notes(rows: list[dict[str, Any]], headline: list[dict[str, Any]], target: str, key: str,
+           stream: bool, c: int) -> list[str]:
+    """The ratios written over ``target``'s bar: ours against the floor and LiteLLM, two
+    workers against one."""
+    row = _get(rows, target, key, stream, c)
+    refs: tuple[tuple[str, str, str], ...]
+    if target == "ours-w2":
+        refs = (("ours", "w2_vs_ours", "{:.1f}x one worker"),)
+    else:
+        refs = (("floor", "ours_vs_floor", "{:.0%} of floor"),
+                ("litellm", "ours_vs_litellm", "{:.1f}x LiteLLM"))
+    notes = []
+    for other, column, text in refs:
+        ref = _get(rows, other, key, stream, c)
+        if ref and ref.get("rps"):
+            notes.append(text.format(_vs(headline, row, ref, column)))
+    return notes
+
+
 def _throughput(ax: Any, rows: list[dict[str, Any]], key: str, conc: list[int],
                 headline: list[dict[str, Any]]) -> None:
     groups = [(s, c) for s in (False, True) for c in conc if c > 1]
-    shown = [t for t in ("ours", "floor", "litellm") if any(r["target"] == t for r in rows)]
+    shown = [t for t in ("ours", "ours-w2", "floor", "litellm")
+             if any(r["target"] == t for r in rows)]
     width = 0.8 / max(1, len(shown))
     for i, target in enumerate(shown):
-        xs, ys = [], []
+        placed = []
         for g, (stream, c) in enumerate(groups):
             row = _get(rows, target, key, stream, c)
             if row and row.get("rps"):
-                xs.append(g + (i - (len(shown) - 1) / 2) * width)
-                ys.append(row["rps"])
-        ax.bar(xs, ys, width, color=COLORS[target], label=LABELS[target])
-        if target != "ours":
+                placed.append((g + (i - (len(shown) - 1) / 2) * width, row["rps"], stream, c))
+        ax.bar([p[0] for p in placed], [p[1] for p in placed], width, color=COLORS[target],
+               label=LABELS[target])
+        if target not in ("ours", "ours-w2"):
             continue
-        for x, (stream, c), y in zip(xs, groups, ys, strict=False):
-            notes = []
-            for other, word in (("floor", "of floor"), ("litellm", "LiteLLM")):
-                ref = _get(rows, other, key, stream, c)
-                if ref and ref.get("rps"):
-                    ratio = _vs(headline, _get(rows, "ours", key, stream, c), ref, other)
-                    notes.append(f"{ratio:.0%} {word}" if other == "floor"
-                                 else f"{ratio:.1f}x {word}")
-            ax.annotate("\n".join(notes), (x, y), textcoords="offset points", xytext=(0, 3),
-                        ha="center", va="bottom", fontsize=7)
+        for x, y, stream, c in placed:
+            ax.annotate("\n".join(_notes(rows, headline, target, key, stream, c)), (x, y),
+                        textcoords="offset points", xytext=(0, 3), ha="center", va="bottom",
+                        fontsize=7 if target == "ours" else 6)
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels([f"{'stream' if s else 'non-stream'}\nc={c}" for s, c in groups],
                        fontsize=8)
@@ -168,12 +185,14 @@ def render(data: dict[str, Any], out: str) -> None:
     _latency(axes[1][1], rows, keys)
     _growth(axes[1][2], data.get("growth"))
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper right", fontsize=9, ncol=3)
+    fig.legend(handles, labels, loc="upper right", bbox_to_anchor=(0.995, 0.955), fontsize=9,
+               ncol=len(labels))
     meta = data["meta"]
+    workers = " (and OpenResponses with two)" if "OpenResponses --workers 2" in labels else ""
     fig.suptitle(f"OpenResponses vs the bare-stack floor and LiteLLM — {meta['date']}, "
-                 f"{meta['machine']['cores']} cores, one worker each", x=0.01, ha="left",
-                 fontsize=12)
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
+                 f"{meta['machine']['cores']} cores, one worker each{workers}", x=0.01,
+                 ha="left", fontsize=12)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     fig.savefig(out, dpi=110)
 
 
