@@ -14,7 +14,6 @@ import os
 import resource
 import shutil
 import signal
-import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
@@ -25,7 +24,7 @@ import orjson
 
 from bench import procstat, targets
 from bench.soak import soak
-from bench.targets import PY, Server
+from bench.targets import Server
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -48,41 +47,11 @@ def parser() -> argparse.ArgumentParser:
 
 def start_ours(workdir: Path, upstream: Server, max_connections: int, workers: int,
                extra_env: dict[str, str]) -> Server:
-    """``openresponses serve [--workers N]`` with groq pointed at the fake upstream, rate
-    limits and retries off; pinned to core 0 when it has one worker."""
-    port = targets.free_port()
-    workdir.mkdir(parents=True, exist_ok=True)
-    config = targets.ours_config(workdir, upstream, max_connections)
-    env = targets.base_env(workdir, GROQ_API_KEY="bench-upstream-key",
-                           ANTHROPIC_API_KEY="bench-upstream-key",
-                           OPENRESPONSES_PROVIDER_MAILBOX=str(max(1024, max_connections)),
-                           OPENRESPONSES_RATE_LIMIT_IP_PER_MINUTE="0",
-                           OPENRESPONSES_RATE_LIMIT_KEY_PER_DAY="0",
-                           OPENRESPONSES_UPSTREAM_RETRIES="0", **extra_env)
-    argv = [PY, "-m", "openresponses", "serve", "--host", "127.0.0.1", "--port", str(port),
-            "--config", str(config), "--workers", str(workers)]
-    if targets.pinned():
-        cores = targets.SERVER_CORE if workers == 1 else targets.SERVER_CORE | targets.DRIVER_CORE
-        argv = ["taskset", "-c", ",".join(map(str, sorted(cores))), *argv]
-    log = workdir / "ours.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(argv, env=env, cwd=workdir, stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-    server = Server("ours", f"http://127.0.0.1:{port}", proc, log)
-    targets.wait_ready(server, "/health")
-    if workers > 1:
-        _wait_workers(server, workers)
-    return server
-
-
-def _wait_workers(server: Server, workers: int, deadline: float = 60.0) -> None:
-    """Until every worker serves (each logs it), so the first streams find them all."""
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if server.log.read_text(errors="replace").count("serving on") >= workers + 1:
-            return
-        time.sleep(0.2)
+    """``targets.start_ours`` (groq pointed at the fake upstream, rate limits and retries off;
+    one worker on core 0, ``--workers N`` on both cores, waited for until every worker
+    serves), named ``ours`` in the results whatever its workers."""
+    return targets.start_ours(workdir, upstream, max_connections, workers=workers, name="ours",
+                              extra_env=extra_env)
 
 
 def _terminate(_signum: int, _frame: object) -> None:

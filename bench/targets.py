@@ -172,11 +172,11 @@ def start_ours(workdir: Path, upstream: Server, max_connections: int = 1024, *,
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     config = ours_config(workdir, upstream, max_connections)
-    env = base_env(workdir, **(extra_env or {}), GROQ_API_KEY="bench-upstream-key",
-                   ANTHROPIC_API_KEY="bench-upstream-key",
-                   OPENRESPONSES_PROVIDER_MAILBOX=str(max(1024, max_connections)),
-                   OPENRESPONSES_RATE_LIMIT_IP_PER_MINUTE="0",
-                   OPENRESPONSES_RATE_LIMIT_KEY_PER_DAY="0", OPENRESPONSES_UPSTREAM_RETRIES="0")
+    settings = {"GROQ_API_KEY": "bench-upstream-key", "ANTHROPIC_API_KEY": "bench-upstream-key",
+                "OPENRESPONSES_PROVIDER_MAILBOX": str(max(1024, max_connections)),
+                "OPENRESPONSES_RATE_LIMIT_IP_PER_MINUTE": "0",
+                "OPENRESPONSES_RATE_LIMIT_KEY_PER_DAY": "0", "OPENRESPONSES_UPSTREAM_RETRIES": "0"}
+    env = base_env(workdir, **{**settings, **(extra_env or {})})  # extra_env wins (--gateway-env)
     argv = [*wrap, PY, "-m", "openresponses", "serve", "--host", "127.0.0.1", "--port", str(port),
             "--config", str(config)]
     if workers > 1:

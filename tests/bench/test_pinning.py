@@ -26,8 +26,7 @@ _CHILD = textwrap.dedent("""
 """)
 
 
-@pytest.mark.skipif(not targets.SERVER_CORE | targets.DRIVER_CORE <= os.sched_getaffinity(0),
-                    reason="needs cores 0 and 1")
+@pytest.mark.skipif(not targets.pinned(), reason="needs cores 0 and 1")
 def test_a_server_started_after_the_driver_pinned_itself_runs_on_its_core(
     tmp_path: Path,
 ) -> None:
