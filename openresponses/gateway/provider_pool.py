@@ -16,8 +16,6 @@ by repeated failures answers 503 at once for a cool-down (``gateway.resilience``
 
 from __future__ import annotations
 
-import functools
-import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
 from typing import Any, TypeVar, assert_never
@@ -54,6 +52,7 @@ from openresponses.gateway.resilience import (
     RetryPolicy,
 )
 from openresponses.gateway.upstream_body import body_chunks, compact_bytes
+from openresponses.gateway.upstream_http import UpstreamHTTP
 from openresponses.observability.metrics import (
     BREAKER_CLOSED,
     BREAKER_HALF_OPEN,
@@ -65,27 +64,18 @@ from openresponses.providers.errors import map_transport_error, retry_after
 from openresponses.providers.sse import SSEDecoder
 
 _JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
-# Connections per HTTP client: httpcore2's pool scans every connection of its client when a
-# request starts and ends, so a provider allowed many connections gets several clients (used
-# round-robin), each small enough for the scans to stay cheap.
-SHARD_CONNECTIONS = 128
-_MAX_URLS = 256  # request URLs remembered per pool (a provider calls a handful of paths)
 _SSE_HEADERS = {"content-type": "application/json", "accept": "text/event-stream"}
 
 
 _BREAKER_GAUGE = {"closed": BREAKER_CLOSED, "half-open": BREAKER_HALF_OPEN, "open": BREAKER_OPEN}
 
 
-@functools.cache
-def _tls() -> ssl.SSLContext:
-    """One TLS context shared by every pool: each one built loads the CA bundle (~40 ms a
-    provider at start-up)."""
-    return httpx2.create_ssl_context()
 T = TypeVar("T")
 
 
 class ProviderPool(Actor[PoolMessage]):
-    """Owns one provider's ``httpx2.AsyncClient``; runs turns concurrently up to its limit."""
+    """Owns one provider's HTTP connections (``UpstreamHTTP``); runs turns concurrently up to
+    its limit."""
 
     def __init__(
         self,
@@ -100,52 +90,17 @@ class ProviderPool(Actor[PoolMessage]):
         self.config = config
         self.protocol = protocol
         self.concurrency = config.max_connections
-        self._transport = transport
         self._keys = KeyRing(config.api_keys) if config.api_keys else None
         self._retry = retry or RetryPolicy()
         self._breaker = breaker or CircuitBreaker()
         self._metrics = metrics
-        self._clients: list[httpx2.AsyncClient] = []
-        self._turn_no = 0  # round-robin over the clients
-        self._urls: dict[str, httpx2.URL] = {}
+        self._http = UpstreamHTTP(config, transport)
 
     async def on_start(self) -> None:
-        """Open the HTTP clients: one per ``SHARD_CONNECTIONS`` allowed connections (one with
-        an injected transport), splitting the provider's connection limit between them."""
-        total = self.config.max_connections
-        shards = 1 if self._transport is not None else -(-total // SHARD_CONNECTIONS)
-        each = -(-total // shards)
-        limits = httpx2.Limits(max_connections=each, max_keepalive_connections=each,
-                               keepalive_expiry=30.0)
-        timeout = httpx2.Timeout(self.config.read_timeout, connect=self.config.connect_timeout)
-        self._clients = [
-            httpx2.AsyncClient(base_url=self.config.base_url, limits=limits, timeout=timeout,
-                               transport=self._transport, verify=_tls())
-            for _ in range(shards)
-        ]
+        self._http.open()
 
     async def on_stop(self) -> None:
-        clients, self._clients = self._clients, []
-        for client in clients:
-            await client.aclose()
-
-    def _client(self) -> httpx2.AsyncClient:
-        """The next HTTP client, round-robin."""
-        self._turn_no += 1
-        return self._clients[self._turn_no % len(self._clients)]
-
-    def _url(self, path: str) -> httpx2.URL:
-        """``path`` joined to the base URL as httpx2 joins it, built once per path (httpx2
-        otherwise parses and merges the URL again on every request)."""
-        url = self._urls.get(path)
-        if url is None:
-            url = httpx2.URL(path)
-            if url.is_relative_url:
-                base = self._clients[0].base_url  # ends in "/"
-                url = base.copy_with(raw_path=base.raw_path + url.raw_path.lstrip(b"/"))
-            if len(self._urls) < _MAX_URLS:
-                self._urls[path] = url
-        return url
+        await self._http.aclose()
 
     async def receive(
         self, message: PoolMessage
@@ -280,8 +235,7 @@ class ProviderPool(Actor[PoolMessage]):
             yield READY
             yield data
             return
-        async with self._client().stream(message.method, self._url(message.path), content=body,
-                                         headers=headers) as response:
+        async with self._http.stream(message.method, message.path, body, headers) as response:
             if response.status_code >= 400:
                 content = await response.aread()
                 raise self._refused(response.status_code, content, response.headers)
@@ -303,8 +257,7 @@ class ProviderPool(Actor[PoolMessage]):
         self, method: str, path: str, body: bytes | None, headers: dict[str, str]
     ) -> dict[str, Any]:
         """A JSON answer; ``_Refused`` for an HTTP error, 502 for a body that is not JSON."""
-        response = await self._client().request(method, self._url(path), content=body,
-                                                headers=headers)
+        response = await self._http.read(method, path, body, headers)
         if response.status_code >= 400:
             raise self._refused(response.status_code, response.content, response.headers)
         try:
@@ -319,8 +272,7 @@ class ProviderPool(Actor[PoolMessage]):
         self, path: str, body: bytes, headers: dict[str, str]
     ) -> AsyncGenerator[TurnEvent, None]:
         """One stream request: ``READY`` then the events; ``_Refused`` for an HTTP error."""
-        async with self._client().stream("POST", self._url(path), content=body,
-                                         headers=headers) as response:
+        async with self._http.stream("POST", path, body, headers) as response:
             if response.status_code >= 400:
                 content = await response.aread()
                 raise self._refused(response.status_code, content, response.headers)
