@@ -17,6 +17,7 @@ import trio
 
 from actors import Actor, Ask
 from openresponses.errors import GatewayError
+from openresponses.gateway.upstream_http import cookieless_jar
 from openresponses.tools.base import ServerToolSpec, ToolCallRequest, ToolOutcome
 from openresponses.tools.brave import brave_search, results_text
 
@@ -70,7 +71,7 @@ class ToolRunner(Actor[ToolMessage]):
 
     async def on_start(self) -> None:
         self._http = httpx2.AsyncClient(timeout=httpx2.Timeout(self.settings.timeout),
-                                        transport=self._transport)
+                                        transport=self._transport, cookies=cookieless_jar())
 
     async def on_stop(self) -> None:
         if self._http is not None:

@@ -24,6 +24,7 @@ small enough for the scans to stay cheap.
 from __future__ import annotations
 
 import functools
+import http.cookiejar
 import importlib.metadata
 import ssl
 import urllib.request
@@ -46,6 +47,12 @@ def _tls() -> ssl.SSLContext:
     """One TLS context shared by every provider: each one built loads the CA bundle (~40 ms a
     provider at start-up)."""
     return httpx2.create_ssl_context()
+
+
+def cookieless_jar() -> http.cookiejar.CookieJar:
+    """A cookie jar that keeps nothing, for an ``AsyncClient`` shared by every user's requests
+    (the tool runner's): an upstream's ``set-cookie`` must not ride on the next user's call."""
+    return http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
 
 
 def environment_proxy(url: httpx2.URL) -> str | None:
