@@ -63,7 +63,7 @@ from openresponses.store.sqlite_keys import (
 from openresponses.store.sqlite_listing import list_responses
 from openresponses.store.sqlite_migrations import MIGRATIONS as MIGRATIONS
 from openresponses.store.sqlite_migrations import SCHEMA_VERSION as SCHEMA_VERSION
-from openresponses.store.sqlite_migrations import migrate
+from openresponses.store.sqlite_migrations import enable_wal, migrate
 from openresponses.store.sqlite_responses import MAX_CHAIN_DEPTH as MAX_CHAIN_DEPTH
 from openresponses.store.sqlite_responses import (
     load_chain,
@@ -108,7 +108,7 @@ class SqliteStore(SqliteConversations, SqliteEvents):
         self._closed = False
         self._writer = self._connect()
         if not self._memory:
-            self._writer.execute("PRAGMA journal_mode = WAL")
+            enable_wal(self._writer, self._busy_timeout_ms / 1000)
         with self._write_lock:
             migrate(self._writer)
 

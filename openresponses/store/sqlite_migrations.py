@@ -11,6 +11,8 @@ Run when a store opens, and by ``openresponses migrate``.
 from __future__ import annotations
 
 import sqlite3
+import time
+from typing import Protocol
 
 from openresponses.store.sqlite_chat import CHAT_MIGRATION
 from openresponses.store.sqlite_conversations import CONVERSATIONS_MIGRATION
@@ -26,6 +28,32 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     EVENTS_MIGRATION,  # version 5: background events, jobs, secrets (sqlite_events.py)
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+_WAL_RETRY_S = 0.01
+
+
+class _Executes(Protocol):
+    def execute(self, sql: str, /) -> sqlite3.Cursor: ...
+
+
+def enable_wal(conn: _Executes, timeout_s: float) -> None:
+    """Switch the database file to WAL, retrying for up to ``timeout_s`` while it is locked.
+
+    Processes opening a new file together (``serve --workers N``) switch it together, and the
+    loser of that race can get "database is locked" at once: SQLite does not always call the
+    busy handler here (seen in 2-13 of 300 simultaneous opens before this retry; one worker
+    then exited at start). A file already in WAL answers at once, without a lock.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            message = str(exc)
+            if ("locked" not in message and "busy" not in message) or (
+                    time.monotonic() >= deadline):
+                raise
+        time.sleep(_WAL_RETRY_S)
 
 
 def migrate(conn: sqlite3.Connection) -> None:
