@@ -151,9 +151,9 @@ async def test_a_killed_worker_is_replaced_while_the_other_serves(
             replacement = gateway.worker_pids()[2]
             assert replacement not in (victim, survivor)
             assert alive(survivor)
-        # A worker that exits at start shows up here first (most likely what failed this once in
-        # CI: the WAL race fixed in
-        # store/sqlite_migrations.enable_wal); the message says what the parent logged.
+        # A worker that exits at start shows up here first: most likely what failed this test
+        # once in CI (the WAL race since fixed in store/sqlite_migrations.enable_wal). The
+        # assertion's message says what the parent logged.
         restarted = [r for r in gateway.records() if "exited with status" in r["message"]]
         told = [r["message"] for r in gateway.records()
                 if r.get("logger") == "openresponses.workers"]
