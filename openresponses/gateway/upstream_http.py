@@ -7,8 +7,8 @@ instructions of the ~6.5 M a stored non-stream turn costs the gateway (bench/res
 2026-12-07-transport.md), and none of it is wanted here:
 
 - redirects are not followed by the client either (``follow_redirects`` is off by default);
-- a cookie jar shared by every user's requests must not exist: a provider's cookies (Cloudflare
-  sets them on OpenAI's answers) would be sent on behalf of the next user;
+- a cookie jar shared by every user's requests must not exist: a provider's cookies (every
+  recorded OpenAI answer sets some) would be sent on behalf of the next user;
 - the timeouts the client would attach to each request are attached here, once computed.
 
 What the client did that the gateway keeps: proxies from the environment (``HTTPS_PROXY``,
@@ -115,7 +115,7 @@ class UpstreamHTTP:
                     headers: dict[str, str]) -> httpx2.Response:
         request = httpx2.Request(method, self.url(path), content=body,
                                  headers={**DEFAULT_HEADERS, **headers},
-                                 extensions=self._extensions)
+                                 extensions={**self._extensions})  # never shared
         self._turn_no += 1
         transport = self._transports[self._turn_no % len(self._transports)]
         response = await transport.handle_async_request(request)
