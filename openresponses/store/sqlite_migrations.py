@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from typing import Protocol
 
 from openresponses.store.sqlite_chat import CHAT_MIGRATION
 from openresponses.store.sqlite_conversations import CONVERSATIONS_MIGRATION
@@ -31,17 +30,13 @@ SCHEMA_VERSION = len(MIGRATIONS)
 _WAL_RETRY_S = 0.01
 
 
-class _Executes(Protocol):
-    def execute(self, sql: str, /) -> sqlite3.Cursor: ...
-
-
-def enable_wal(conn: _Executes, timeout_s: float) -> None:
+def enable_wal(conn: sqlite3.Connection, timeout_s: float) -> None:
     """Switch the database file to WAL, retrying for up to ``timeout_s`` while it is locked.
 
     Processes opening a new file together (``serve --workers N``) switch it together, and the
     loser of that race can get "database is locked" at once: SQLite does not always call the
-    busy handler here (seen in 2-13 of 300 simultaneous opens before this retry; one worker
-    then exited at start). A file already in WAL answers at once, without a lock.
+    busy handler here (seen in 2-13 of 300 simultaneous opens before this retry; a worker
+    whose open fails exits at start).
     """
     deadline = time.monotonic() + timeout_s
     while True:

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import sqlite3
+from collections.abc import Iterator
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,20 +20,29 @@ from openresponses.store.sqlite_migrations import enable_wal
 ROUNDS = 200
 
 
-class _Flaky:
+class _Flaky(sqlite3.Connection):
     """A connection whose WAL switch fails ``failures`` times with ``error`` first."""
 
-    def __init__(self, failures: int, error: str = "database is locked") -> None:
-        self.failures = failures
-        self.error = error
-        self.calls = 0
+    failures = 0
+    error = "database is locked"
+    calls = 0
 
-    def execute(self, sql: str, /) -> sqlite3.Cursor:
-        assert sql == "PRAGMA journal_mode = WAL"
-        self.calls += 1
-        if self.calls <= self.failures:
-            raise sqlite3.OperationalError(self.error)
-        return sqlite3.connect(":memory:").execute("SELECT 'wal'")
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if sql == "PRAGMA journal_mode = WAL":
+            self.calls += 1
+            if self.calls <= self.failures:
+                raise sqlite3.OperationalError(self.error)
+        return super().execute(sql, *args)
+
+
+@contextlib.contextmanager
+def flaky(failures: int, error: str = "database is locked") -> Iterator[_Flaky]:
+    conn = sqlite3.connect(":memory:", factory=_Flaky)
+    conn.failures, conn.error = failures, error
+    try:
+        yield conn
+    finally:
+        conn.close()
 
 
 @pytest.fixture(autouse=True)
@@ -39,21 +51,20 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_locked_switch_is_retried_until_it_succeeds() -> None:
-    conn = _Flaky(failures=3)
-    enable_wal(conn, timeout_s=5)
+    with flaky(failures=3) as conn:
+        enable_wal(conn, timeout_s=5)
     assert conn.calls == 4
 
 
 def test_a_lock_that_outlasts_the_timeout_is_raised() -> None:
-    conn = _Flaky(failures=10**9)
-    with pytest.raises(sqlite3.OperationalError, match="locked"):
+    with flaky(failures=10**9) as conn, pytest.raises(sqlite3.OperationalError, match="locked"):
         enable_wal(conn, timeout_s=0.05)
     assert conn.calls > 1
 
 
 def test_other_errors_are_raised_at_once() -> None:
-    conn = _Flaky(failures=1, error="disk I/O error")
-    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+    with flaky(failures=1, error="disk I/O error") as conn, pytest.raises(
+            sqlite3.OperationalError, match="disk I/O"):
         enable_wal(conn, timeout_s=5)
     assert conn.calls == 1
 
