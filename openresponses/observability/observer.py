@@ -12,14 +12,14 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, cast
 
 import attrs
 import trio
 from opentelemetry.trace import Tracer
 
 from actors import ActorStatistics, MailboxFull
-from openresponses.observability.lifecycle import Drain
+from openresponses.observability.lifecycle import Closable, Drain
 from openresponses.observability.logs import RequestRecord, current_request
 from openresponses.observability.metrics import ActorSource, Metrics
 from openresponses.observability.tracing import end_model_call_span, model_call_span
@@ -145,12 +145,29 @@ class Watched(trio.abc.ReceiveChannel[T]):
         self._items = items
         self._watch = watch
         self._error: BaseException | None = None  # met by ``ready``, raised by ``receive``
+        self._receive_nowait: Callable[[], T] | None = getattr(items, "receive_nowait", None)
+        # A channel with a plain close() (a memory channel, ActorRef.stream's) is woken by it:
+        # the drain can end its waits without a cancel scope each (Drain.receive_closable).
+        self._closable: Closable[T] | None = (
+            cast("Closable[T]", items) if callable(getattr(items, "close", None)) else None)
 
     async def receive(self) -> T:
+        """The next item. One at hand is taken at once: no cancel scope and no scheduler round
+        trip (the consumer's next send is its checkpoint); a wait is bounded by the drain."""
         if self._error is not None:
             error, self._error = self._error, None
             raise error
-        item = await self._drain.receive(self._items)
+        items, receive_nowait = self._items, self._receive_nowait
+        try:
+            if receive_nowait is None:
+                raise trio.WouldBlock
+            item = receive_nowait()
+        except trio.WouldBlock:
+            drain = self._drain
+            if self._closable is not None:
+                item = await drain.receive_closable(self._closable)
+            else:
+                item = await drain.receive(items)
         self._watch.saw(item)
         return item
 

@@ -7,8 +7,13 @@ import trio
 
 from openresponses.observability.lifecycle import Drain, ShuttingDown
 
+WAYS = ("receive", "receive_closable")  # a wait in a cancel scope; one closed at the deadline
 
-async def test_receives_pass_through_until_the_drain_starts(autojump_clock: trio.abc.Clock) -> None:
+
+@pytest.mark.parametrize("way", WAYS)
+async def test_receives_pass_through_until_the_drain_starts(
+    way: str, autojump_clock: trio.abc.Clock,
+) -> None:
     drain = Drain()
     send, receive = trio.open_memory_channel[int](1)
     async with trio.open_nursery() as nursery:
@@ -18,11 +23,12 @@ async def test_receives_pass_through_until_the_drain_starts(autojump_clock: trio
             await send.send(7)
 
         nursery.start_soon(later)
-        assert await drain.receive(receive) == 7
+        assert await getattr(drain, way)(receive) == 7
 
 
+@pytest.mark.parametrize("way", WAYS)
 async def test_a_wait_pending_at_the_deadline_raises_shutting_down(
-    autojump_clock: trio.abc.Clock,
+    way: str, autojump_clock: trio.abc.Clock,
 ) -> None:
     drain = Drain()
     send, receive = trio.open_memory_channel[int](1)
@@ -34,10 +40,14 @@ async def test_a_wait_pending_at_the_deadline_raises_shutting_down(
 
         nursery.start_soon(shut_down)
         with pytest.raises(ShuttingDown):
-            await drain.receive(receive)
+            await getattr(drain, way)(receive)
         assert trio.current_time() == pytest.approx(7)
-    send.send_nowait(1)  # nothing was lost: the item is still there
-    assert receive.receive_nowait() == 1
+    if way == "receive":
+        send.send_nowait(1)  # nothing was lost: the item is still there
+        assert receive.receive_nowait() == 1
+    else:
+        with pytest.raises(trio.BrokenResourceError):  # closed: the producer hears it
+            send.send_nowait(1)
 
 
 async def test_items_arriving_within_the_grace_still_flow(autojump_clock: trio.abc.Clock) -> None:
@@ -59,3 +69,40 @@ def test_shutting_down_is_a_503() -> None:
     error = ShuttingDown()
     assert (error.status, error.type, error.code) == (503, "server_error",
                                                       "server_shutting_down")
+
+
+async def test_an_item_within_the_grace_ends_a_closable_wait_normally(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    drain = Drain()
+    send, receive = trio.open_memory_channel[int](1)
+    async with trio.open_nursery() as nursery:
+
+        async def shut_down_then_answer() -> None:
+            await trio.sleep(5)
+            drain.start(grace=10)
+            await trio.sleep(3)
+            await send.send(8)
+
+        nursery.start_soon(shut_down_then_answer)
+        assert await drain.receive_closable(receive) == 8
+        assert trio.current_time() == pytest.approx(8)
+        with pytest.raises(ShuttingDown):  # begun while draining: bounded by the deadline
+            await drain.receive_closable(receive)
+        assert trio.current_time() == pytest.approx(15)
+    send.send_nowait(9)  # that wait had a cancel scope: the channel is still open
+    assert receive.receive_nowait() == 9
+
+
+async def test_a_channel_closed_by_someone_else_is_not_a_shutdown() -> None:
+    drain = Drain()
+    _send, receive = trio.open_memory_channel[int](1)
+    async with trio.open_nursery() as nursery:
+
+        async def close_soon() -> None:
+            await trio.testing.wait_all_tasks_blocked()
+            receive.close()
+
+        nursery.start_soon(close_soon)
+        with pytest.raises(trio.ClosedResourceError):
+            await drain.receive_closable(receive)

@@ -103,6 +103,48 @@ async def test_the_drain_bounds_waits_on_the_upstream(autojump_clock: trio.abc.C
     send.close()
 
 
+async def test_the_drain_ends_a_stream_wait_begun_before_it(autojump_clock: trio.abc.Clock,
+                                                            ) -> None:
+    ops = Ops()
+    send, receive = trio.open_memory_channel[object](1)
+
+    @asynccontextmanager
+    async def stalled() -> AsyncIterator[trio.MemoryReceiveChannel[object]]:
+        yield receive
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_start_drain_at, ops, 4.0, 3.0)
+        with pytest.raises(Exception, match="shutting down"):
+            async with ops.turn("groq", "m", stalled()) as upstream:
+                await upstream.receive()  # waits from t=0, with no cancel scope of its own
+    assert trio.current_time() == pytest.approx(7)
+    assert sample(ops, "openresponses_model_calls_total", outcome="error", **CALL) == 1
+    send.close()
+
+
+async def _start_drain_at(ops: Ops, when: float, grace: float) -> None:
+    await trio.sleep(when)
+    ops.drain.start(grace=grace)
+
+
+async def test_an_item_at_hand_is_taken_without_a_checkpoint() -> None:
+    ops = Ops()
+    send, receive = trio.open_memory_channel[object](1)
+    send.send_nowait(me.TextDelta("k", "a"))
+
+    @asynccontextmanager
+    async def one_then_silence() -> AsyncIterator[trio.MemoryReceiveChannel[object]]:
+        yield receive
+
+    async with ops.turn("groq", "m", one_then_silence()) as upstream:
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            assert await upstream.receive() == me.TextDelta("k", "a")  # not cancelled
+            with pytest.raises(trio.Cancelled):  # nothing at hand: a wait, cancelled
+                await upstream.receive()
+    send.close()
+
+
 async def test_ready_hands_over_what_waits_and_leaves_the_end_to_receive() -> None:
     ops = Ops()
     items = (me.Usage(input_tokens=2, output_tokens=1), me.TextDelta("k", "a"),
