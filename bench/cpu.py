@@ -46,6 +46,7 @@ import trio
 
 from bench import measure, probe, targets
 from bench.growth import growth
+from bench.per_chunk import run_per_chunk
 from bench.run import log, prepare_process
 from bench.scenarios import Scenario
 from bench.targets import Server
@@ -271,8 +272,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--streams", choices=("both", "stream", "non-stream"), default="both")
     p.add_argument("--requests", type=int, default=None,
                    help="measured requests per round (default 2000; 300 with --callgrind)")
-    p.add_argument("--warmup", type=int, default=200)
-    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--warmup", type=int, default=None,
+                   help="requests before counting (default 200; 2 with --per-chunk)")
+    p.add_argument("--concurrency", type=int, default=None,
+                   help="requests at once (default 32; 1 with --per-chunk)")
     p.add_argument("--rounds", type=int, default=3, help="process-CPU rounds (median)")
     p.add_argument("--callgrind", action="store_true", help="count instructions instead")
     p.add_argument("--wrk", type=float, default=0.0, metavar="SECONDS",
@@ -284,6 +287,11 @@ def parser() -> argparse.ArgumentParser:
                    help="send store: false (diagnosis: what storing costs)")
     p.add_argument("--growth", action="store_true",
                    help="instead: the growth points (chain depth, input size; bench.growth)")
+    p.add_argument("--per-chunk", action="store_true",
+                   help="instead: instructions per streamed chunk, one chunk per upstream read "
+                        "(bench.per_chunk; needs --callgrind)")
+    p.add_argument("--chunk-delay", type=int, default=100, metavar="MS",
+                   help="--per-chunk: milliseconds between the upstream's chunks")
     p.add_argument("--growth-reps", type=int, default=None,
                    help="requests per growth point (default 100; 20 with --callgrind)")
     return p
@@ -320,8 +328,15 @@ def main(argv: Sequence[str]) -> int:
     args = parser().parse_args(argv)
     if args.growth:
         return run_growth(args)
+    if args.per_chunk:
+        args.requests = args.requests or 6
+        args.warmup = 2 if args.warmup is None else args.warmup
+        args.concurrency = args.concurrency or 1
+        return run_per_chunk(args, _VALGRIND if args.callgrind else [], count_instructions)
     if args.requests is None:
         args.requests = 300 if args.callgrind else 2000
+    args.warmup = 200 if args.warmup is None else args.warmup
+    args.concurrency = args.concurrency or 32
     prepare_process()
     modes = {"both": (False, True), "stream": (True,), "non-stream": (False,)}[args.streams]
     workdir = Path(tempfile.mkdtemp(prefix="openresponses-cpu-"))
