@@ -15,12 +15,15 @@ failed). Two ways to bound a wait:
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Protocol, TypeVar
 
 import trio
 
 from openresponses.errors import GatewayError
+
+logger = logging.getLogger("openresponses.drain")
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -77,7 +80,10 @@ class Drain:
         await trio.sleep_until(self.deadline)
         self.expired = True
         for items in list(self._open_waits):
-            items.close()
+            try:
+                items.close()
+            except Exception:  # a system task must not raise: that would end the process
+                logger.exception("could not close a channel at the drain deadline")
 
     async def receive(self, items: Receiving[T]) -> T:
         """``items.receive()``, bounded by the drain deadline.

@@ -157,19 +157,22 @@ class Watched(trio.abc.ReceiveChannel[T]):
         if self._error is not None:
             error, self._error = self._error, None
             raise error
-        items, receive_nowait = self._items, self._receive_nowait
-        try:
-            if receive_nowait is None:
-                raise trio.WouldBlock
-            item = receive_nowait()
-        except trio.WouldBlock:
-            drain = self._drain
-            if self._closable is not None:
-                item = await drain.receive_closable(self._closable)
-            else:
-                item = await drain.receive(items)
+        receive_nowait = self._receive_nowait
+        if receive_nowait is None:
+            item = await self._wait()
+        else:
+            try:
+                item = receive_nowait()
+            except trio.WouldBlock:
+                item = await self._wait()
         self._watch.saw(item)
         return item
+
+    async def _wait(self) -> T:
+        """Wait for the next item, bounded by the drain."""
+        if self._closable is not None:
+            return await self._drain.receive_closable(self._closable)
+        return await self._drain.receive(self._items)
 
     def ready(self) -> list[T]:
         """The items that can be had now without waiting (none if the channel cannot say).

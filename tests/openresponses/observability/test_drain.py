@@ -106,3 +106,40 @@ async def test_a_channel_closed_by_someone_else_is_not_a_shutdown() -> None:
         nursery.start_soon(close_soon)
         with pytest.raises(trio.ClosedResourceError):
             await drain.receive_closable(receive)
+
+
+class _StuckOnClose:
+    """A closable channel whose close() fails (the drain must not crash on it)."""
+
+    def __init__(self) -> None:
+        self.send, self.items = trio.open_memory_channel[int](1)
+
+    async def receive(self) -> int:
+        return await self.items.receive()
+
+    def close(self) -> None:
+        raise RuntimeError("cannot close")
+
+
+async def test_a_channel_failing_to_close_is_logged_and_the_others_still_end(
+    autojump_clock: trio.abc.Clock, caplog: pytest.LogCaptureFixture,
+) -> None:
+    drain = Drain()
+    stuck = _StuckOnClose()
+    _send, receive = trio.open_memory_channel[int](1)
+    ended: list[str] = []
+
+    async def wait_closed() -> None:
+        with pytest.raises(ShuttingDown):
+            await drain.receive_closable(receive)
+        ended.append("closed")
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(drain.receive_closable, stuck)  # registered first
+        nursery.start_soon(wait_closed)
+        await trio.testing.wait_all_tasks_blocked()
+        drain.start(grace=1)
+        await trio.sleep(2)
+        assert ended == ["closed"]
+        assert "could not close a channel" in caplog.text
+        stuck.send.send_nowait(1)  # the stuck wait ends when its item comes
