@@ -46,7 +46,6 @@ import trio
 
 from bench import measure, probe, targets
 from bench.growth import growth
-from bench.per_chunk import run_per_chunk
 from bench.run import log, prepare_process
 from bench.scenarios import Scenario
 from bench.targets import Server
@@ -238,7 +237,7 @@ def measure_cpu(servers: list[Server], upstream: Server, scenario: Scenario,
     return rows
 
 
-def _starter(name: str, wrap: list[str]) -> Callable[[Path, Server], Server]:
+def starter(name: str, wrap: list[str]) -> Callable[[Path, Server], Server]:
     if name == "floor":
         return lambda workdir, upstream: targets.start_floor(workdir, upstream, wrap=wrap)
     if name == "ours-mp":
@@ -332,7 +331,8 @@ def main(argv: Sequence[str]) -> int:
         args.requests = args.requests or 6
         args.warmup = 2 if args.warmup is None else args.warmup
         args.concurrency = args.concurrency or 1
-        return run_per_chunk(args, _VALGRIND if args.callgrind else [], count_instructions)
+        from bench import per_chunk  # it builds on this module
+        return per_chunk.run_per_chunk(args, _VALGRIND if args.callgrind else [])
     if args.requests is None:
         args.requests = 300 if args.callgrind else 2000
     args.warmup = 200 if args.warmup is None else args.warmup
@@ -349,7 +349,7 @@ def main(argv: Sequence[str]) -> int:
     try:
         for name in args.targets.split(","):
             log(f"starting {name}" + (" under callgrind" if wrap else ""))
-            servers.append(_starter(name, wrap)(workdir / name, upstream))
+            servers.append(starter(name, wrap)(workdir / name, upstream))
         for stream in modes:
             scenario = Scenario(args.scenario, stream, store=not args.no_store)
             if args.callgrind:

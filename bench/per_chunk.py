@@ -16,37 +16,30 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from bench import targets
+from bench import cpu, targets
 from bench.run import log, prepare_process
 from bench.scenarios import Scenario
 
 SHORT, LONG = 20, 60  # chunks per stream: the two points the per-chunk cost is taken between
 
-# ``cpu.count_instructions``: one (target, scenario) point under callgrind -> its row
-Count = Callable[[targets.Server, Scenario, argparse.Namespace, Path], dict[str, Any]]
 
-
-def per_chunk_rows(args: argparse.Namespace, wrap: list[str], workdir: Path,
-                   count: Count) -> list[dict[str, Any]]:
-    """One row per target: instructions per request at ``SHORT`` and ``LONG`` chunks, and per
-    chunk."""
+def per_chunk_rows(args: argparse.Namespace, wrap: list[str], workdir: Path
+                   ) -> list[dict[str, Any]]:
+    """One row per target (``bench cpu``'s targets): instructions per request at ``SHORT`` and
+    ``LONG`` chunks, and per chunk."""
     upstream = targets.start_upstream(workdir)
     rows: list[dict[str, Any]] = []
     try:
         for name in args.targets.split(","):
-            start = targets.start_floor if name == "floor" else targets.start_ours
-            if name not in ("ours", "floor"):
-                raise SystemExit(f"cpu --per-chunk: unknown target {name!r} (ours, floor)")
             log(f"starting {name} under callgrind")
-            server = start(workdir / name, upstream, wrap=wrap)
+            server = cpu.starter(name, wrap)(workdir / name, upstream)
             try:
-                rows.append(_row(server, args, workdir, count))
+                rows.append(_row(server, args, workdir))
             finally:
                 server.stop(grace=120)
             log(f"  {rows[-1]}")
@@ -55,13 +48,13 @@ def per_chunk_rows(args: argparse.Namespace, wrap: list[str], workdir: Path,
     return rows
 
 
-def _row(server: targets.Server, args: argparse.Namespace, workdir: Path,
-         count: Count) -> dict[str, Any]:
+def _row(server: targets.Server, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     per_request: dict[int, float] = {}
     errors = 0
     for chunks in (SHORT, LONG):
         model = f"fake-c{chunks}-d{args.chunk_delay}"
-        found = count(server, Scenario(args.scenario, True, model=model), args, workdir)
+        found = cpu.count_instructions(server, Scenario(args.scenario, True, model=model),
+                                       args, workdir)
         per_request[chunks] = found["minstr_per_req"]
         errors += found["errors"]
     extra = per_request[LONG] - per_request[SHORT]
@@ -72,13 +65,13 @@ def _row(server: targets.Server, args: argparse.Namespace, workdir: Path,
             "kinstr_per_chunk": round(extra / (LONG - SHORT) * 1000, 1)}
 
 
-def run_per_chunk(args: argparse.Namespace, wrap: list[str], count: Count) -> int:
+def run_per_chunk(args: argparse.Namespace, wrap: list[str]) -> int:
     """The per-chunk table (see the module docstring); needs ``--callgrind``."""
     if not wrap:
         raise SystemExit("cpu --per-chunk needs --callgrind (process CPU cannot see one chunk)")
     prepare_process()
     workdir = Path(tempfile.mkdtemp(prefix="openresponses-per-chunk-"))
     rows = per_chunk_rows(args, [*wrap, f"--callgrind-out-file={workdir}/callgrind.out.%p"],
-                          workdir, count)
+                          workdir)
     print(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
     return 1 if any(row["errors"] for row in rows) else 0
