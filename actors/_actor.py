@@ -198,6 +198,7 @@ def _forward(reply: StreamReply, item: object) -> bool:
         reply.items.send_nowait(item)
     except trio.WouldBlock:
         return False
+    reply.sent += 1
     return True
 
 
@@ -217,6 +218,7 @@ async def _produce(actor: Actor[Any], message: object, reply: StreamReply) -> No
                 try:
                     if not _forward(reply, item):
                         await reply.items.send(item)
+                        reply.sent += 1
                 except trio.BrokenResourceError:
                     break
         finally:

@@ -55,15 +55,17 @@ class Reply(Generic[T]):
 
 
 class StreamReply:
-    """Reply slot of a stream ask: the items channel plus the final error."""
+    """Reply slot of a stream ask: the items channel plus the final error, and how many items
+    the producer has sent into the channel (``sent``: the consumer's ``ready_count``)."""
 
-    __slots__ = ("done", "error", "items", "scope")
+    __slots__ = ("done", "error", "items", "scope", "sent")
 
     def __init__(self, items: trio.MemorySendChannel[Any]) -> None:
         self.scope = trio.CancelScope()
         self.items = items
         self.error: BaseException | None = None
         self.done = False
+        self.sent = 0
 
     def finish(self) -> None:
         """End the stream normally: the consumer sees the end of iteration."""

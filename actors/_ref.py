@@ -45,11 +45,12 @@ class ActorStatistics:
 class _ItemStream(trio.abc.ReceiveChannel[T]):
     """The consumer side of a stream: items, then the producer's error if any."""
 
-    __slots__ = ("_items", "_reply")
+    __slots__ = ("_items", "_reply", "_taken")
 
     def __init__(self, items: trio.MemoryReceiveChannel[T], reply: StreamReply) -> None:
         self._items = items
         self._reply = reply
+        self._taken = 0
 
     def _end(self) -> None:
         error, self._reply.error = self._reply.error, None
@@ -62,20 +63,36 @@ class _ItemStream(trio.abc.ReceiveChannel[T]):
         Cancellation: a plain trio checkpoint; no item is lost.
         """
         try:
-            return await self._items.receive()
+            item = await self._items.receive()
         except trio.EndOfChannel:
             pass
+        else:
+            self._taken += 1
+            return item
         self._end()
         raise trio.EndOfChannel
 
     def receive_nowait(self) -> T:
         """Like `receive`, but raise trio.WouldBlock instead of waiting."""
         try:
-            return self._items.receive_nowait()
+            item = self._items.receive_nowait()
         except trio.EndOfChannel:
             pass
+        else:
+            self._taken += 1
+            return item
         self._end()
         raise trio.EndOfChannel
+
+    @property
+    def ready_count(self) -> int:
+        """How many items `receive_nowait` returns, at least, before it would raise.
+
+        Exact for the consumer, except while the producer waits for room: an item it is
+        still handing over is not counted yet. Lets a consumer take what is at hand
+        without raising trio.WouldBlock to find the end of it.
+        """
+        return max(0, self._reply.sent - self._taken)
 
     def statistics(self) -> trio.MemoryChannelStatistics:
         """Statistics of the underlying memory channel."""

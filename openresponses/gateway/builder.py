@@ -273,18 +273,29 @@ class ResponseBuilder(ServerItems):
         return [done, self._event("response.content_part.done", **common, part=dict(final))]
 
     def _text(self, key: str, kind: str, delta: str) -> list[Event]:
-        events, open_item = self._open_item(key, "message")
-        more, part = self._part_for(open_item, kind)
-        events += more
+        """A text or refusal delta. Once its part is open (every delta after the first of a
+        stream), the event is built as one dict, without ``_open_item``/``_part_for``."""
+        open_item = self._open.get(key)
+        part = open_item.part if open_item is not None else None
+        events: list[Event]
+        if open_item is None or part is None or part.kind != kind or (
+                open_item.item["type"] != "message"):
+            events, open_item = self._open_item(key, "message")
+            more, part = self._part_for(open_item, kind)
+            events += more
+        else:
+            events = []
         part.chunks.append(delta)
         if self.quiet:
             return events
-        common = {"item_id": open_item.item["id"], "output_index": open_item.output_index,
-                  "content_index": part.index, "delta": delta}
+        event = {"type": "response.output_text.delta" if kind == "output_text"
+                 else "response.refusal.delta", "sequence_number": self._seq,
+                 "item_id": open_item.item["id"], "output_index": open_item.output_index,
+                 "content_index": part.index, "delta": delta}
         if kind == "output_text":
-            events.append(self._event("response.output_text.delta", **common, logprobs=[]))
-        else:
-            events.append(self._event("response.refusal.delta", **common))
+            event["logprobs"] = []
+        self._seq += 1
+        events.append(event)
         return events
 
     def _annotation(self, key: str, annotation: dict[str, Any]) -> list[Event]:

@@ -137,6 +137,14 @@ class _TurnWatch:
             record.output_tokens += self.output_tokens
 
 
+class _Counted(Protocol):
+    """A channel that says how many items ``receive_nowait`` has at hand (``ActorRef.stream``'s,
+    a non-stream turn's ``_Answered``)."""
+
+    @property
+    def ready_count(self) -> int: ...
+
+
 class Watched(trio.abc.ReceiveChannel[T]):
     """A model call's items, observed (``_TurnWatch``) and bounded by the drain."""
 
@@ -146,10 +154,18 @@ class Watched(trio.abc.ReceiveChannel[T]):
         self._watch = watch
         self._error: BaseException | None = None  # met by ``ready``, raised by ``receive``
         self._receive_nowait: Callable[[], T] | None = getattr(items, "receive_nowait", None)
+        self._counted: _Counted | None = (  # see ``ready``
+            cast("_Counted", items) if hasattr(items, "ready_count") else None)
         # A channel with a plain close() (a memory channel, ActorRef.stream's) is woken by it:
         # the drain can end its waits without a cancel scope each (Drain.receive_closable).
         self._closable: Closable[T] | None = (
             cast("Closable[T]", items) if callable(getattr(items, "close", None)) else None)
+        # A channel that counts what it has at hand and is waited on without a cancel scope
+        # (ActorRef.stream's): with nothing at hand, ``receive`` waits at once, where trying
+        # ``receive_nowait`` first would raise WouldBlock on every streamed chunk. Any other
+        # channel is tried first: a non-stream turn's ends by ``EndOfChannel`` from
+        # ``receive_nowait``, which spares it the drain's scoped wait.
+        self._wait_when_empty = self._counted if self._closable is not None else None
 
     async def receive(self) -> T:
         """The next item. One at hand is taken at once: no cancel scope and no scheduler round
@@ -158,7 +174,8 @@ class Watched(trio.abc.ReceiveChannel[T]):
             error, self._error = self._error, None
             raise error
         receive_nowait = self._receive_nowait
-        if receive_nowait is None:
+        empty = self._wait_when_empty
+        if receive_nowait is None or (empty is not None and not empty.ready_count):
             item = await self._wait()
         else:
             try:
@@ -184,9 +201,8 @@ class Watched(trio.abc.ReceiveChannel[T]):
         found: list[T] = []
         if receive_nowait is None or self._error is not None:
             return found
-        count: int | None = getattr(self._items, "ready_count", None)
-        if count is not None:  # the channel can say: no WouldBlock raised to find out
-            for _ in range(count):
+        if self._counted is not None:  # the channel can say: no WouldBlock raised to find out
+            for _ in range(self._counted.ready_count):
                 item = receive_nowait()
                 self._watch.saw(item)
                 found.append(item)

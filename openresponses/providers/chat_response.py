@@ -49,6 +49,8 @@ def mint_call_id() -> str:
 def chat_usage(body: JSON) -> Usage | None:
     """``usage`` (or Groq's ``x_groq.usage``) of a completion or chunk, if it has one."""
     usage = body.get("usage")
+    if usage is None and "x_groq" not in body:  # a stream's chunk, mostly: ``usage`` absent or null
+        return None
     if not isinstance(usage, dict):
         groq = body.get("x_groq")
         usage = groq.get("usage") if isinstance(groq, dict) else None
@@ -83,25 +85,36 @@ def _text(value: Any) -> str:
 
 
 def _text_events(holder: JSON) -> list[ModelEvent]:
-    """Reasoning, text and refusal of a message or a stream delta, in that order."""
+    """Reasoning, text and refusal of a message or a stream delta, in that order.
+
+    A field that is absent, null or empty is skipped before ``_text`` is called: a stream
+    delta mostly carries ``content`` alone, and this runs once per streamed chunk."""
     events: list[ModelEvent] = []
     if reasoning := _reasoning(holder):
         events.append(ReasoningDelta(REASONING_KEY, reasoning))
-    if content := _text(holder.get("content")):
+    content = holder.get("content")
+    if content and (content := _text(content)):
         events.append(TextDelta(MESSAGE_KEY, content))
-    if refusal := _text(holder.get("refusal")):
+    refusal = holder.get("refusal")
+    if refusal and (refusal := _text(refusal)):
         events.append(RefusalDelta(MESSAGE_KEY, refusal))
     return events
 
 
 def _reasoning(holder: JSON) -> str:
     """DeepSeek's ``reasoning_content`` or Groq / OpenRouter's ``reasoning`` (never both)."""
-    return _text(holder.get("reasoning_content")) or _text(holder.get("reasoning"))
+    for field in ("reasoning_content", "reasoning"):
+        value = holder.get(field)
+        if value and (text := _text(value)):
+            return text
+    return ""
 
 
 def raise_if_error(body: JSON) -> None:
     """Raise the mapped error if ``body`` carries an ``error`` object (an in-band failure)."""
     error = body.get("error")
+    if error is None:
+        return
     if isinstance(error, dict):
         raise map_stream_error(error)
     if isinstance(error, str) and error:

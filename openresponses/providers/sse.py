@@ -15,9 +15,12 @@ from __future__ import annotations
 import attrs
 
 
-@attrs.frozen
+@attrs.define
 class ServerSentEvent:
-    """One dispatched event: its ``event:`` name (None if absent) and joined ``data:`` text."""
+    """One dispatched event: its ``event:`` name (None if absent) and joined ``data:`` text.
+
+    Not frozen: one is built for every streamed chunk, and a frozen class's ``__init__``
+    takes twice as long (it sets each field through ``object.__setattr__``)."""
 
     event: str | None
     data: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import attrs
 import pytest
@@ -114,6 +115,33 @@ async def test_stream_buffer_bounds_the_unread_items() -> None:
             assert ref.statistics().in_flight == 1
         await trio.testing.wait_all_tasks_blocked()
         assert counter.log[-1] == "closed"
+
+
+async def test_ready_count_says_what_can_be_taken_without_waiting() -> None:
+    async with started(Counter) as ref:
+        async with ref.stream(Count(3), buffer=8) as items:
+            await trio.testing.wait_all_tasks_blocked()
+            counted: Any = items
+            assert counted.ready_count == 3
+            assert [counted.receive_nowait() for _ in range(3)] == [0, 1, 2]
+            assert counted.ready_count == 0  # the end is not counted: receive meets it
+            with pytest.raises(trio.EndOfChannel):
+                await items.receive()
+
+
+@pytest.mark.parametrize("buffer", [0, 1, 3])
+async def test_ready_count_never_promises_more_than_is_at_hand(buffer: int) -> None:
+    async with started(Counter) as ref:
+        taken: list[int] = []
+        async with ref.stream(Count(40), buffer=buffer) as items:
+            counted: Any = items
+            while len(taken) < 40:
+                await trio.testing.wait_all_tasks_blocked()
+                for _ in range(counted.ready_count):  # raises WouldBlock if it promised more
+                    taken.append(counted.receive_nowait())
+                if len(taken) < 40:
+                    taken.append(await items.receive())
+        assert taken == list(range(40))
 
 
 async def test_error_while_producing_reaches_the_consumer_after_the_items() -> None:

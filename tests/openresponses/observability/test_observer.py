@@ -194,6 +194,52 @@ async def test_ready_takes_what_a_channel_counts_without_asking_for_more() -> No
         assert upstream.ready() == []
 
 
+class _Late(_Counted):
+    """Counts nothing until waited on: only ``receive`` brings the item. Closable, as
+    ``ActorRef.stream``'s channel is (its waits need no cancel scope)."""
+
+    def __init__(self, late: object) -> None:
+        super().__init__()
+        self.late = late
+
+    async def receive(self) -> object:
+        await trio.lowlevel.checkpoint()
+        return self.late
+
+    def close(self) -> None:
+        self.items.clear()
+
+
+async def test_receive_waits_without_asking_a_channel_that_counts_nothing() -> None:
+    @asynccontextmanager
+    async def late() -> AsyncIterator[_Late]:
+        yield _Late(me.TextDelta("k", "a"))
+
+    async with Ops().turn("groq", "m", late()) as upstream:
+        assert await upstream.receive() == me.TextDelta("k", "a")
+
+
+class _Ended(_Counted):
+    """Counts nothing and has ended: ``receive_nowait`` says so (as a non-stream turn's
+    answer does once taken); its scoped wait must not be needed to find out."""
+
+    def receive_nowait(self) -> object:
+        raise trio.EndOfChannel
+
+    async def receive(self) -> object:
+        raise AssertionError("the end was at hand: no wait")
+
+
+async def test_an_end_at_hand_is_met_without_a_wait() -> None:
+    @asynccontextmanager
+    async def ended() -> AsyncIterator[_Ended]:
+        yield _Ended()
+
+    async with Ops().turn("groq", "m", ended()) as upstream:
+        with pytest.raises(trio.EndOfChannel):
+            await upstream.receive()
+
+
 class _Failing(trio.abc.ReceiveChannel[object]):
     """Items, then the producer's error (as an actor stream ends), without waiting."""
 
