@@ -169,3 +169,24 @@ def test_only_the_first_choice_is_translated() -> None:
         }
     )
     assert run(data) == [TextDelta("message", "mine"), Finish("stop")]
+
+
+@pytest.mark.parametrize("empty", [None, "", [], [{"type": "text"}]])
+def test_an_empty_reasoning_content_falls_back_to_reasoning(empty: Any) -> None:
+    events = run(chunk({"reasoning_content": empty, "reasoning": "think", "content": empty,
+                        "refusal": empty}), chunk({}, "stop"))
+    assert events == [ReasoningDelta("reasoning", "think"), Finish("stop")]
+
+
+def test_text_parts_in_a_delta_are_joined() -> None:
+    events = run(chunk({"content": [{"type": "text", "text": "a"}, {"text": "b"}]}),
+                 chunk({}, "stop"))
+    assert events == [TextDelta("message", "ab"), Finish("stop")]
+
+
+def test_usage_comes_from_groqs_x_groq_when_usage_is_null() -> None:
+    usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+    events = run(chunk({"content": "a"}, usage=None), chunk({}, "stop", usage=None,
+                                                            x_groq={"usage": usage}))
+    assert events == [TextDelta("message", "a"),
+                      Usage(input_tokens=3, output_tokens=2), Finish("stop")]
