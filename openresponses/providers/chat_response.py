@@ -49,8 +49,6 @@ def mint_call_id() -> str:
 def chat_usage(body: JSON) -> Usage | None:
     """``usage`` (or Groq's ``x_groq.usage``) of a completion or chunk, if it has one."""
     usage = body.get("usage")
-    if usage is None and "x_groq" not in body:  # a stream's chunk, mostly: ``usage`` absent or null
-        return None
     if not isinstance(usage, dict):
         groq = body.get("x_groq")
         usage = groq.get("usage") if isinstance(groq, dict) else None
@@ -90,10 +88,13 @@ def _text_events(holder: JSON) -> list[ModelEvent]:
     A field that is absent, null or empty is skipped before ``_text`` is called: a stream
     delta mostly carries ``content`` alone, and this runs once per streamed chunk."""
     events: list[ModelEvent] = []
-    if reasoning := _reasoning(holder):
+    if ("reasoning_content" in holder or "reasoning" in holder) and (
+            reasoning := _reasoning(holder)):
         events.append(ReasoningDelta(REASONING_KEY, reasoning))
     content = holder.get("content")
-    if content and (content := _text(content)):
+    if type(content) is not str:
+        content = _text(content) if content else ""
+    if content:
         events.append(TextDelta(MESSAGE_KEY, content))
     refusal = holder.get("refusal")
     if refusal and (refusal := _text(refusal)):
@@ -179,11 +180,13 @@ class ChatStreamTranslator:
             ) from None
         if not isinstance(chunk, dict):
             return []
-        raise_if_error(chunk)
+        if "error" in chunk:
+            raise_if_error(chunk)
         if event == "error":
             raise map_stream_error(chunk)
-        if (usage := chat_usage(chunk)) is not None:
-            self._usage = usage
+        if chunk.get("usage") is not None or "x_groq" in chunk:  # mostly absent or null
+            if (usage := chat_usage(chunk)) is not None:
+                self._usage = usage
         events: list[ModelEvent] = []
         for choice in chunk.get("choices") or []:
             if isinstance(choice, dict) and choice.get("index", 0) == 0:

@@ -45,6 +45,11 @@ class SSEDecoder:
                 chunk = chunk[1:]
                 if not chunk:
                     return []
+        if not (self._partial or self._data or self._event is not None) and (
+                chunk[-2:] == b"\n\n" and b"\r" not in chunk):
+            single = _single_event(chunk)
+            if single is not None:
+                return [single]
         cut = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
         if cut < 0:
             self._partial.append(chunk)
@@ -90,3 +95,17 @@ class SSEDecoder:
                 self._event = value.decode("utf-8", "replace") or None
             # ``id`` and ``retry`` are not used by any provider we speak to.
         return events
+
+
+def _single_event(chunk: bytes) -> ServerSentEvent | None:
+    """The event of a chunk that is exactly ``[event: NAME LF] data: TEXT LF LF`` (no CR), as
+    a provider's stream mostly arrives one read at a time; None for any other chunk (the
+    general path decodes it). The same event the general path builds, in fewer steps."""
+    event = None
+    if chunk[:7] == b"event: ":
+        end = chunk.find(b"\n")
+        event = chunk[7:end].decode("utf-8", "replace") or None
+        chunk = chunk[end + 1 :]
+    if chunk[:6] != b"data: " or chunk.find(b"\n") != len(chunk) - 2:
+        return None
+    return ServerSentEvent(event, chunk[6:-2].decode("utf-8", "replace"))

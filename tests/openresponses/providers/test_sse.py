@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from openresponses.providers.sse import ServerSentEvent, SSEDecoder
 from tests.transcripts import chunks, load, transcript_ids
@@ -105,3 +107,29 @@ def test_recorded_openrouter_stream_skips_its_comments() -> None:
 def test_recorded_crlf_body_decodes_like_lf() -> None:
     body = load("B02").body
     assert decode(body.replace(b"\n", b"\r\n")) == decode_whole(body)
+
+
+def events_one_per_chunk(body: bytes) -> list[bytes]:
+    """``body`` cut after every blank line, as a provider's stream arrives one event a read."""
+    pieces = body.split(b"\n\n")
+    return [piece + b"\n\n" for piece in pieces[:-1]] + [pieces[-1]]
+
+
+@pytest.mark.parametrize("transcript_id", STREAMS)
+def test_recorded_stream_one_event_per_chunk_decodes_like_the_whole(transcript_id: str) -> None:
+    body = load(transcript_id).body
+    assert decode(*events_one_per_chunk(body)) == decode_whole(body)
+
+
+_LINE_TEXT = st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=["Cs"]))
+
+
+@given(name=st.one_of(st.none(), _LINE_TEXT), data=_LINE_TEXT, state=st.sampled_from(
+    [b"", b"event: earlier\n", b"data: earlier\n", b"data: cut", b"data: x\r"]))
+def test_a_single_event_chunk_decodes_as_byte_by_byte(name: str | None, data: str,
+                                                       state: bytes) -> None:
+    chunk = (b"" if name is None else b"event: " + name.encode() + b"\n") + (
+        b"data: " + data.encode() + b"\n\n")
+    whole = SSEDecoder()
+    whole_events = whole.feed(state) + whole.feed(chunk) + whole.close()
+    assert whole_events == decode(state, *[chunk[i:i + 1] for i in range(len(chunk))])
