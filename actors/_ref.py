@@ -191,7 +191,8 @@ class ActorRef(Generic[M]):
         ends when the producer is exhausted; an exception raised while
         producing is re-raised from the iteration after the items sent before
         it. Leaving the block early (or being cancelled) cancels the producer
-        and closes its generator.
+        and closes its generator. Besides `receive_nowait`, the channel has a
+        `ready_count` property: how many items are at hand (see `_ItemStream`).
         """
         items_in, items_out = trio.open_memory_channel[T](buffer)
         reply = StreamReply(items_in)
