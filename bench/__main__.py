@@ -21,7 +21,7 @@ import attrs
 import orjson
 
 from bench.measure import Plan
-from bench.report import headline, markdown, meta, render_again, write
+from bench.report import headline, markdown, meta, render_again, source, write
 from bench.run import Options, Outcome, log, run
 from bench.scenarios import SCENARIOS
 
@@ -112,10 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     args = parser().parse_args(argv)
     opts = options(args)
-    started, load = time.time(), os.getloadavg()
+    started, load, measured = time.time(), os.getloadavg(), source()
     outcome = run(opts)
-    data = {"meta": meta(argv, started, load), "options": attrs.asdict(opts, recurse=False,
-                                                                 value_serializer=_plain),
+    data = {"meta": meta(argv, started, load, measured),
+            "options": attrs.asdict(opts, recurse=False, value_serializer=_plain),
             "headline": headline(outcome.rows), "rows": outcome.rows, "soak": outcome.soak,
             "growth": outcome.growth, "notes": outcome.notes}
     if opts.quick:

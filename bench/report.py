@@ -48,11 +48,19 @@ def machine() -> dict[str, Any]:
             "versions": versions}
 
 
-def meta(argv: list[str], started: float, load_at_start: tuple[float, ...]) -> dict[str, Any]:
-    dirty = bool(_git("status", "--porcelain", "--", "openresponses", "actors"))
+def source() -> dict[str, Any]:
+    """The commit a run measures, and whether the gateway's code differs from it: taken as
+    the run starts, when its servers import the code (a commit made during a run of half an
+    hour, or an edit, must not be credited with what was measured)."""
+    return {"commit": _git("rev-parse", "HEAD")[:12],
+            "dirty_tree": bool(_git("status", "--porcelain", "--", "openresponses", "actors"))}
+
+
+def meta(argv: list[str], started: float, load_at_start: tuple[float, ...],
+         measured: dict[str, Any]) -> dict[str, Any]:
+    """The results file's ``meta``; ``measured``: ``source()`` as the run started."""
     return {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(started)),
-            "command": "just bench " + " ".join(argv), "commit": _git("rev-parse", "HEAD")[:12],
-            "dirty_tree": dirty, "machine": machine(),
+            "command": "just bench " + " ".join(argv), **measured, "machine": machine(),
             "load_average_at_start": load_at_start, "load_average_at_end": os.getloadavg(),
             "duration_s": round(time.time() - started)}
 
