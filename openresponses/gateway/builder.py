@@ -274,7 +274,9 @@ class ResponseBuilder(ServerItems):
 
     def _text(self, key: str, kind: str, delta: str) -> list[Event]:
         """A text or refusal delta. Once its part is open (every delta after the first of a
-        stream), the event is built as one dict, without ``_open_item``/``_part_for``."""
+        stream), the event is built as one dict, without ``_open_item``/``_part_for`` and
+        ``_event``'s merges: 8 k of the ~660 k instructions a streamed chunk costs
+        (bench/results/2026-12-08-chunk.md)."""
         open_item = self._open.get(key)
         part = open_item.part if open_item is not None else None
         events: list[Event]
