@@ -289,6 +289,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--per-chunk", action="store_true",
                    help="instead: instructions per streamed chunk, one chunk per upstream read "
                         "(bench.per_chunk; needs --callgrind)")
+    p.add_argument("--calls", action="store_true",
+                   help="--per-chunk: count each function's calls per chunk under cProfile "
+                        "instead of instructions (bench.chunk_calls)")
     p.add_argument("--chunk-delay", type=int, default=100, metavar="MS",
                    help="--per-chunk: milliseconds between the upstream's chunks")
     p.add_argument("--growth-reps", type=int, default=None,
@@ -331,6 +334,9 @@ def main(argv: Sequence[str]) -> int:
         args.requests = args.requests or 6
         args.warmup = 2 if args.warmup is None else args.warmup
         args.concurrency = args.concurrency or 1
+        if args.calls:
+            from bench import chunk_calls  # it builds on this module
+            return chunk_calls.run_chunk_calls(args)
         from bench import per_chunk  # it builds on this module
         return per_chunk.run_per_chunk(args, _VALGRIND if args.callgrind else [])
     if args.requests is None:
