@@ -8,7 +8,7 @@ failed). Two ways to bound a wait:
 - ``Drain.receive``: the wait runs in a cancel scope bound to the deadline. Any channel.
 - ``Drain.receive_closable``: for a channel whose ``close()`` wakes a waiting ``receive()``
   with ``ClosedResourceError`` (a trio memory channel, ``ActorRef.stream``'s). Before the drain
-  starts the wait has no cancel scope (entering and leaving one is ~45 k instructions, paid on
+  starts the wait has no cancel scope (entering and leaving one is ~42 k instructions, paid on
   every streamed upstream read); the drain closes the channels still waited on at the
   deadline, from a system task. Once draining, it waits as ``receive`` does.
 """

@@ -197,7 +197,7 @@ class Watched(trio.abc.ReceiveChannel[T]):
         Lets a consumer handle what arrived together as one batch (one SSE write, not one per
         event). The end of the stream, or the producer's error, is left for ``receive``.
         """
-        receive_nowait: Callable[[], T] | None = getattr(self._items, "receive_nowait", None)
+        receive_nowait = self._receive_nowait
         found: list[T] = []
         if receive_nowait is None or self._error is not None:
             return found
