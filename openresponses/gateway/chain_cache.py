@@ -14,6 +14,9 @@ What may be cached, and when it is dropped:
 - everything, when this process deletes a response or writes one that is part of a cached
   chain (a generation counter also stops a load that was running meanwhile from caching what
   it read);
+- everything, when the store's count of deleted responses, read with every tip
+  (``Store.tip``), is not the one last seen: another process sharing the database deleted a
+  response, perhaps an ancestor of a cached chain;
 - the least recently used entries past ``MAX_ENTRIES`` or ``MAX_ITEMS`` items in all.
 
 A context also says whether it is *plain*: no item that the run's context preparation would
@@ -21,9 +24,9 @@ change (a compaction item, an item of a tool the gateway ran, a custom or namesp
 call), so a follow-up turn can skip walking it (``History.plain``, ``run.ResponseRun``).
 
 The tip of a chain is always read from the store, so a tip deleted by another process is
-seen at once; an *ancestor* deleted by another process (several gateway processes on one
-database) stays in this process's cache until evicted. Cached items are shared, not copied:
-like every item in a run's context, they are never mutated.
+seen at once, and an *ancestor* deleted by another process (several gateway processes on one
+database) by the count read with the tip: a deleted response never feeds a later turn. Cached
+items are shared, not copied: like every item in a run's context, they are never mutated.
 """
 
 from __future__ import annotations
@@ -93,6 +96,7 @@ class ChainCache:
         self.max_entries = max_entries
         self.max_items = max_items
         self.generation = 0  # bumped whenever the cache is cleared
+        self.deletions: int | None = None  # the store's deletion count last seen (``seen``)
         self._entries: OrderedDict[tuple[str, str], Context] = OrderedDict()
         self._items = 0
         self._ids: set[str] = set()  # every response id in some cached context (or evicted)
@@ -128,6 +132,14 @@ class ChainCache:
         if self._evicted >= self.max_entries:  # forget the ids only evicted entries held
             self._evicted = 0
             self._ids = set().union(*(entry.ids for entry in self._entries.values()))
+
+    def seen(self, deletions: int) -> None:
+        """The store's deletion count, read with a tip: forget every context if it changed
+        since the last one seen (a response was deleted, by this process or another)."""
+        if deletions != self.deletions:
+            if self.deletions is not None:
+                self.clear()
+            self.deletions = deletions
 
     def written(self, response_ids: Sequence[str]) -> None:
         """Responses were written: forget every context if one of them is in any."""

@@ -58,11 +58,14 @@ async def read_context(
 ) -> list[Item] | None:
     """The chain's items: the tip read fresh, appended to its parent's cached context; the
     whole chain read (and cached) when the parent's is not cached. None if the tip is unknown
-    for ``owner`` (or the chain was deleted meanwhile)."""
+    for ``owner`` (or the chain was deleted meanwhile). The store's deletion count, read with
+    the tip, first clears the cache if a response was deleted since the last tip read."""
     generation = chains.generation
-    tip = await read(lambda store: store.get(owner, response_id))
-    if tip is None:
+    found = await read(lambda store: store.tip(owner, response_id))
+    if found is None:
         return None
+    chains.seen(found.deletions)
+    tip = found.record
     parent_id = tip.previous_response_id
     parent = chains.get(owner, parent_id) if parent_id is not None else None
     if parent is not None:

@@ -32,6 +32,16 @@ class StoredResponse:
 
 
 @attrs.frozen
+class Tip:
+    """A response read as the tip of a ``previous_response_id`` chain (``Store.tip``), with the
+    store's count of responses ever deleted, read in the same snapshot: a process that caches
+    chains (``gateway.chain_cache``) learns from it that another process deleted one."""
+
+    record: StoredResponse
+    deletions: int
+
+
+@attrs.frozen
 class ItemsPage:
     """One page of a response's input items, in the order asked for."""
 
@@ -87,8 +97,14 @@ class Store(ConversationStore, BackgroundStore, Protocol):
         """The response, or None if unknown for this owner."""
         ...
 
+    def tip(self, owner: str, response_id: str) -> Tip | None:
+        """``get``, and the count of responses ever deleted from the store (by any process),
+        both from one snapshot; None if unknown for this owner."""
+        ...
+
     def delete(self, owner: str, response_id: str) -> bool:
-        """Delete the response and its input items; False if unknown for this owner."""
+        """Delete the response and its input items; False if unknown for this owner. Every
+        response deleted, however, adds one to the count ``tip`` reads."""
         ...
 
     def chain(self, owner: str, response_id: str) -> list[StoredResponse] | None:

@@ -28,6 +28,7 @@ from openresponses.store.base import (
     ResponsesPage,
     StoredChatCompletion,
     StoredResponse,
+    Tip,
     validate_record,
 )
 from openresponses.store.postgres_chat import (
@@ -61,6 +62,7 @@ from openresponses.store.postgres_responses import (
     list_responses,
     load_chain,
     load_response,
+    load_tip,
     page_items,
     save_batch,
 )
@@ -114,6 +116,10 @@ class PostgresStore(PostgresConversations, PostgresEvents):
     def get(self, owner: str, response_id: str) -> StoredResponse | None:
         with self._reader() as conn:
             return load_response(conn, owner, response_id)
+
+    def tip(self, owner: str, response_id: str) -> Tip | None:
+        with self._reader() as conn:
+            return load_tip(conn, owner, response_id)
 
     def delete(self, owner: str, response_id: str) -> bool:
         with self._transaction() as conn:

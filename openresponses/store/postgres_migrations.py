@@ -19,7 +19,7 @@ from openresponses.store.postgres_conversations import CONVERSATIONS_MIGRATION
 from openresponses.store.postgres_events import EVENTS_MIGRATION
 from openresponses.store.postgres_keys import KEYS_MIGRATION
 from openresponses.store.postgres_pool import Connection
-from openresponses.store.postgres_responses import RESPONSES_MIGRATION
+from openresponses.store.postgres_responses import DELETIONS_MIGRATION, RESPONSES_MIGRATION
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     RESPONSES_MIGRATION,  # version 1: responses and their input items (postgres_responses.py)
@@ -27,6 +27,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     KEYS_MIGRATION,  # version 3: gateway keys (postgres_keys.py)
     CONVERSATIONS_MIGRATION,  # version 4: conversations (postgres_conversations.py)
     EVENTS_MIGRATION,  # version 5: background events, jobs, secrets (postgres_events.py)
+    DELETIONS_MIGRATION,  # version 6: the count of responses deleted (postgres_responses.py)
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

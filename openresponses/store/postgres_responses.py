@@ -19,6 +19,7 @@ from openresponses.store.base import (
     Order,
     ResponsesPage,
     StoredResponse,
+    Tip,
     check_page_args,
     items_page,
 )
@@ -44,6 +45,19 @@ RESPONSES_MIGRATION: tuple[str, ...] = (
     )""",
     # Paging cursors name an item by id: its position is one index probe away.
     "CREATE UNIQUE INDEX input_items_item_id ON input_items (response_id, item_id)",
+)
+# Version 6: the count of responses ever deleted (``Store.tip``), one row kept by a trigger, so
+# every way a response row goes (the API's delete, an operator's SQL) counts: one per row, as
+# in SQLite (a statement-level trigger would count a DELETE that removed nothing).
+DELETIONS_MIGRATION: tuple[str, ...] = (
+    "CREATE TABLE deletions (id integer PRIMARY KEY CHECK (id = 1), count bigint NOT NULL)",
+    "INSERT INTO deletions (id, count) VALUES (1, 0)",
+    # The schema's search path is pinned: a DELETE from a session with another path counts too.
+    """CREATE FUNCTION count_response_deletions() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
+    BEGIN UPDATE deletions SET count = count + 1 WHERE id = 1; RETURN NULL; END $$""",
+    """CREATE TRIGGER responses_deleted AFTER DELETE ON responses
+    FOR EACH ROW EXECUTE FUNCTION count_response_deletions()""",
 )
 MAX_CHAIN_DEPTH = 10_000  # a guard against a cycle made by re-saving an ancestor, not a limit
 
@@ -79,12 +93,14 @@ SELECT c.id, c.previous_response_id, c.created_at, c.body,
 FROM chain AS c ORDER BY c.depth DESC
 """
 
-# One response with its input items, without the chain's recursion (``Store.get``, every
-# follow-up turn's read of its tip).
+# One response with its input items, without the chain's recursion (``Store.get``, and
+# ``Store.tip``: every follow-up turn's read of its tip), with the deletion count: one
+# statement, so one snapshot.
 _RESPONSE = """
 SELECT r.previous_response_id, r.created_at, r.body,
        (SELECT COALESCE(jsonb_agg(i.body ORDER BY i.position), '[]'::jsonb)
-        FROM input_items AS i WHERE i.response_id = r.id)
+        FROM input_items AS i WHERE i.response_id = r.id),
+       (SELECT count FROM deletions WHERE id = 1)
 FROM responses AS r WHERE r.id = %(id)s AND r.owner = %(owner)s
 """
 
@@ -139,14 +155,22 @@ def load_chain(
     ]
 
 
-def load_response(conn: Connection, owner: str, response_id: str) -> StoredResponse | None:
-    """The response with its input items; None if unknown for ``owner``."""
+def load_tip(conn: Connection, owner: str, response_id: str) -> Tip | None:
+    """The response with its input items, and the deletion count; None if unknown for
+    ``owner``."""
     row = conn.execute(_RESPONSE, {"id": response_id, "owner": owner}).fetchone()
     if row is None:
         return None
-    previous, created_at, body, items = row
-    return StoredResponse(id=response_id, owner=owner, response=body, input_items=items,
-                          previous_response_id=previous, created_at=created_at)
+    previous, created_at, body, items, deletions = row
+    record = StoredResponse(id=response_id, owner=owner, response=body, input_items=items,
+                            previous_response_id=previous, created_at=created_at)
+    return Tip(record, deletions)
+
+
+def load_response(conn: Connection, owner: str, response_id: str) -> StoredResponse | None:
+    """The response with its input items; None if unknown for ``owner``."""
+    tip = load_tip(conn, owner, response_id)
+    return tip.record if tip is not None else None
 
 
 def page_items(

@@ -38,6 +38,7 @@ from openresponses.store.base import (
     ResponsesPage,
     StoredChatCompletion,
     StoredResponse,
+    Tip,
     validate_record,
 )
 from openresponses.store.sqlite_chat import (
@@ -68,6 +69,7 @@ from openresponses.store.sqlite_responses import MAX_CHAIN_DEPTH as MAX_CHAIN_DE
 from openresponses.store.sqlite_responses import (
     load_chain,
     load_response,
+    load_tip,
     page_items,
     upsert_batch,
 )
@@ -174,6 +176,10 @@ class SqliteStore(SqliteConversations, SqliteEvents):
     def get(self, owner: str, response_id: str) -> StoredResponse | None:
         with self._reader() as conn:
             return load_response(conn, owner, response_id)
+
+    def tip(self, owner: str, response_id: str) -> Tip | None:
+        with self._reader() as conn:
+            return load_tip(conn, owner, response_id)
 
     def delete(self, owner: str, response_id: str) -> bool:
         with self._transaction() as conn:

@@ -17,7 +17,7 @@ from openresponses.store.sqlite_chat import CHAT_MIGRATION
 from openresponses.store.sqlite_conversations import CONVERSATIONS_MIGRATION
 from openresponses.store.sqlite_events import EVENTS_MIGRATION
 from openresponses.store.sqlite_keys import KEYS_MIGRATION
-from openresponses.store.sqlite_responses import RESPONSES_MIGRATION
+from openresponses.store.sqlite_responses import DELETIONS_MIGRATION, RESPONSES_MIGRATION
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     RESPONSES_MIGRATION,  # version 1: responses and their input items (sqlite_responses.py)
@@ -25,6 +25,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     KEYS_MIGRATION,  # version 3: gateway keys (sqlite_keys.py)
     CONVERSATIONS_MIGRATION,  # version 4: conversations (sqlite_conversations.py)
     EVENTS_MIGRATION,  # version 5: background events, jobs, secrets (sqlite_events.py)
+    DELETIONS_MIGRATION,  # version 6: the count of responses deleted (sqlite_responses.py)
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 _WAL_RETRY_S = 0.01

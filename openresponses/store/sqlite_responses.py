@@ -17,6 +17,7 @@ from openresponses.store.base import (
     ItemsPage,
     Order,
     StoredResponse,
+    Tip,
     check_page_args,
     items_page,
 )
@@ -38,6 +39,14 @@ RESPONSES_MIGRATION: tuple[str, ...] = (
         PRIMARY KEY (response_id, position)
     ) WITHOUT ROWID""",
     "CREATE UNIQUE INDEX input_items_item_id ON input_items (response_id, item_id)",
+)
+# Version 6: the count of responses ever deleted (``Store.tip``), one row kept by a trigger, so
+# every way a response row goes (the API's delete, an operator's SQL) counts.
+DELETIONS_MIGRATION: tuple[str, ...] = (
+    "CREATE TABLE deletions (id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL)",
+    "INSERT INTO deletions (id, count) VALUES (1, 0)",
+    """CREATE TRIGGER responses_deleted AFTER DELETE ON responses
+    BEGIN UPDATE deletions SET count = count + 1 WHERE id = 1; END""",
 )
 MAX_CHAIN_DEPTH = 10_000  # a guard against a cycle made by re-saving an ancestor, not a limit
 
@@ -73,15 +82,15 @@ FROM chain AS c JOIN input_items AS i ON i.response_id = c.id
 ORDER BY 1 DESC, 2 ASC
 """
 
-# One response and its input items, without the chain's recursion (``Store.get``, every
-# follow-up turn's read of its tip; about half the cost of ``_CHAIN`` at depth 0): one
-# statement, so one snapshot of both. The response row (position -1) sorts first; no row at
-# all means the id is unknown for the owner.
+# One response and its input items, without the chain's recursion (``Store.get``, and
+# ``Store.tip``: every follow-up turn's read of its tip; about half the cost of ``_CHAIN`` at
+# depth 0), with the deletion count: one statement, so one snapshot of all three. The response
+# row (position -1) sorts first; no row at all means the id is unknown for the owner.
 _RESPONSE = """
-SELECT -1, previous_response_id, created_at, body
+SELECT -1, previous_response_id, created_at, body, (SELECT count FROM deletions WHERE id = 1)
 FROM responses WHERE id = :id AND owner = :owner
 UNION ALL
-SELECT position, NULL, NULL, body FROM input_items
+SELECT position, NULL, NULL, body, NULL FROM input_items
 WHERE response_id = (SELECT id FROM responses WHERE id = :id AND owner = :owner)
 ORDER BY 1
 """
@@ -140,17 +149,25 @@ def load_chain(
     return chain
 
 
-def load_response(conn: sqlite3.Connection, owner: str, response_id: str
-                  ) -> StoredResponse | None:
-    """The response with its input items; None if unknown for ``owner``."""
+def load_tip(conn: sqlite3.Connection, owner: str, response_id: str) -> Tip | None:
+    """The response with its input items, and the deletion count; None if unknown for
+    ``owner``."""
     rows = conn.execute(_RESPONSE, {"id": response_id, "owner": owner}).fetchall()
     if not rows:
         return None
-    _position, previous, created_at, body = rows[0]
+    _position, previous, created_at, body, deletions = rows[0]
     loads = orjson.loads
-    return StoredResponse(id=response_id, owner=owner, response=loads(body),
-                          input_items=[loads(row[3]) for row in rows[1:]],
-                          previous_response_id=previous, created_at=created_at)
+    record = StoredResponse(id=response_id, owner=owner, response=loads(body),
+                            input_items=[loads(row[3]) for row in rows[1:]],
+                            previous_response_id=previous, created_at=created_at)
+    return Tip(record, deletions)
+
+
+def load_response(conn: sqlite3.Connection, owner: str, response_id: str
+                  ) -> StoredResponse | None:
+    """The response with its input items; None if unknown for ``owner``."""
+    tip = load_tip(conn, owner, response_id)
+    return tip.record if tip is not None else None
 
 
 def page_items(

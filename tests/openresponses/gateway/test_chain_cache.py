@@ -145,6 +145,19 @@ def test_a_load_that_raced_a_clear_is_not_cached() -> None:
     assert cache.get("o", "r1") is None
 
 
+def test_a_new_deletion_count_clears_the_cache_and_the_first_one_seen_does_not() -> None:
+    cache = ChainCache()
+    cache.put("o", "r1", chain_context([record(1)]), cache.generation)
+    cache.seen(7)  # the first count this process sees: nothing was cached under another
+    assert cache.get("o", "r1") is not None
+    cache.seen(7)
+    assert cache.get("o", "r1") is not None
+    generation = cache.generation
+    cache.seen(8)  # a response was deleted since, by this process or another
+    assert (cache.get("o", "r1"), len(cache), cache.deletions) == (None, 0, 8)
+    assert cache.generation == generation + 1  # a load begun before does not cache
+
+
 async def test_loads_and_saves_interleaved_agree_with_the_store(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 's.db'}"
     async with started(lambda: StorageActor(lambda: open_store(url))) as ref:

@@ -24,7 +24,7 @@ from openresponses.gateway.storage import (
     load_context,
 )
 from openresponses.schema.model_call import Item
-from openresponses.store.base import StoredResponse, open_store
+from openresponses.store.base import Store, StoredResponse, open_store
 from tests.openresponses.gateway.test_chain_cache import record, whole_chain
 from tests.openresponses.gateway.test_storage_actor import Boom, RecordingStore, reads_held_at
 from tests.openresponses.store.backends import FILE_BACKENDS, backend_url
@@ -107,24 +107,47 @@ async def test_once_stopped_a_load_hears_that_the_actor_stopped(store_url: str) 
     assert store.closed
 
 
+@pytest.fixture
+def other(store_url: str) -> Iterator[Store]:
+    """Another gateway process's store on the same database."""
+    opened = open_store(store_url)
+    yield opened
+    opened.close()
+
+
 async def test_a_tip_deleted_or_replaced_by_another_process_is_seen_at_once(
-    store_url: str,
+    store_url: str, other: Store,
 ) -> None:
     store, reads = GatedStore(store_url), ContextReads()
-    other = open_store(store_url)  # another gateway process on the same database
-    try:
-        async with started(lambda: actor(store, reads)) as ref:
-            await save_chain(ref, 4)
-            for n in range(1, 5):
-                await load(ref, reads, n)  # every context cached
-            assert other.delete("alice", "resp_4")
-            assert await load(ref, reads, 4) is None
-            other.save_batch([record(3, text="replaced")])
-            items = await load(ref, reads, 3)
-            assert items is not None
-            assert items[-1]["content"][0]["text"] == "replaced"
-    finally:
-        other.close()
+    async with started(lambda: actor(store, reads)) as ref:
+        await save_chain(ref, 4)
+        for n in range(1, 5):
+            await load(ref, reads, n)  # every context cached
+        assert other.delete("alice", "resp_4")
+        assert await load(ref, reads, 4) is None
+        other.save_batch([record(3, text="replaced")])
+        items = await load(ref, reads, 3)
+        assert items is not None
+        assert items[-1]["content"][0]["text"] == "replaced"
+
+
+async def test_an_ancestor_deleted_by_another_process_no_longer_feeds_the_chain(
+    store_url: str, other: Store,
+) -> None:
+    store, reads = GatedStore(store_url), ContextReads()
+    async with started(lambda: actor(store, reads)) as ref:
+        await save_chain(ref, 4)
+        for n in range(1, 4):
+            await load(ref, reads, n)  # resp_3's context cached, resp_1 in it
+        assert reads.chains.get("alice", "resp_3") is not None
+        assert other.delete("alice", "resp_1")
+        items = await load(ref, reads, 4)
+        assert items == await whole_chain(ref, 4)
+        assert items is not None
+        assert [item["id"] for item in items] == [
+            "in_2", "msg_2", "in_3", "msg_3", "in_4", "msg_4"]
+        assert await load(ref, reads, 4) == items  # and cached again from then on
+        assert reads.chains.get("alice", "resp_4") is not None
 
 
 async def test_direct_and_asked_reads_share_the_read_bound(store_url: str) -> None:

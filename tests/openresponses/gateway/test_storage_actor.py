@@ -29,6 +29,7 @@ from openresponses.store.base import (
     Store,
     StoredChatCompletion,
     StoredResponse,
+    Tip,
     open_store,
 )
 from tests.openresponses.store.backends import FILE_BACKENDS, backend_url
@@ -58,6 +59,13 @@ class RecordingStore:
 
     def get(self, owner: str, response_id: str) -> StoredResponse | None:
         return self.inner.get(owner, response_id)
+
+    def tip(self, owner: str, response_id: str) -> Tip | None:
+        """Through ``get`` first, so the subclasses' gates, counts and failures on ``get``
+        apply to a chain's tip as well; then the inner store's tip."""
+        if self.get(owner, response_id) is None:
+            return None
+        return self.inner.tip(owner, response_id)
 
     def delete(self, owner: str, response_id: str) -> bool:
         return self.inner.delete(owner, response_id)

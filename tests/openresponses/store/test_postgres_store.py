@@ -84,6 +84,22 @@ def test_stores_opening_at_once_apply_each_migration_once(schema_url: str) -> No
     assert applied(schema_url) == list(range(1, SCHEMA_VERSION + 1))
 
 
+def test_a_delete_from_a_session_on_another_search_path_is_counted(schema_url: str) -> None:
+    store = PostgresStore(schema_url)
+    try:
+        store.save_batch([record("resp_0"), record("resp_1")])
+        schema = store.schema
+        assert schema is not None
+        with psycopg.connect(postgres_url(), autocommit=True) as conn:  # search_path: public
+            conn.execute(psycopg.sql.SQL("DELETE FROM {}.responses WHERE id = 'resp_0'").format(
+                psycopg.sql.Identifier(schema)))
+        tip = store.tip("alice", "resp_1")
+        assert tip is not None
+        assert tip.deletions == 1
+    finally:
+        store.close()
+
+
 def test_a_schema_newer_than_the_code_is_refused(schema_url: str) -> None:
     PostgresStore(schema_url).close()
     with psycopg.connect(schema_url, autocommit=True) as conn:

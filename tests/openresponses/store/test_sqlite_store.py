@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from openresponses.store.sqlite import SCHEMA_VERSION, SqliteStore
+from openresponses.store.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore
+from openresponses.store.sqlite_responses import upsert_batch
 from tests.openresponses.store.samples import chain_of, record
 
 
@@ -57,3 +58,29 @@ def test_in_memory_stores_are_separate() -> None:
     finally:
         one.close()
         two.close()
+
+
+def test_a_version_5_database_gets_the_deletion_count_and_keeps_its_responses(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for statements in MIGRATIONS[:5]:
+        for statement in statements:
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 5")
+    conn.execute("BEGIN")
+    upsert_batch(conn, [record("resp_0", items=1), record("resp_1", previous="resp_0")])
+    conn.execute("COMMIT")
+    conn.close()
+    store = SqliteStore(str(path))
+    try:
+        tip = store.tip("alice", "resp_1")
+        assert tip is not None
+        assert (tip.record, tip.deletions) == (record("resp_1", previous="resp_0"), 0)
+        assert store.delete("alice", "resp_0")
+        tip = store.tip("alice", "resp_1")
+        assert tip is not None
+        assert tip.deletions == 1
+    finally:
+        store.close()
