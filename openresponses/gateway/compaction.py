@@ -123,11 +123,12 @@ def _latest_request(context: list[Item]) -> int:
 
 async def auto_compaction(
     gateway: Gateway, caller: Caller, request: CreateResponse, history: list[Item]
-) -> Item | None:
+) -> tuple[Item, dict[str, Any]] | None:
     """Past ``compact_threshold`` estimated tokens, the compaction item standing for the whole
     context (history, then the request's input): what precedes the latest request (the last
-    user message) summarized, the rest kept verbatim in it. None below the threshold, or when
-    there is nothing before the latest request to summarize.
+    user message) summarized, the rest kept verbatim in it; with the summarizing call's usage
+    (the response counts it in its own). None below the threshold, or when there is nothing
+    before the latest request to summarize.
 
     Raises like ``summarize``; cancellation cancels the summarizing call.
     """
@@ -144,5 +145,5 @@ async def auto_compaction(
     if len(earlier) <= 1:
         return None  # only a summary or a single item: nothing to gain
     kept = [item for item in context[split:] if not is_instruction(item)]  # those stay anyway
-    summary, _ = await summarize(gateway, caller, request.model, earlier)
-    return compaction_item(secret, summary, items=kept)
+    summary, usage = await summarize(gateway, caller, request.model, earlier)
+    return compaction_item(secret, summary, items=kept), usage

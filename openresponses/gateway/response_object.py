@@ -81,6 +81,16 @@ def usage_object(usage: Usage) -> dict[str, Any]:
     }
 
 
+def usage_of(usage: dict[str, Any]) -> Usage:
+    """The ``Usage`` a Responses ``usage`` object (``usage_object``'s) stands for."""
+    inputs = usage.get("input_tokens_details") or {}
+    outputs = usage.get("output_tokens_details") or {}
+    return Usage(input_tokens=usage["input_tokens"], output_tokens=usage["output_tokens"],
+                 cached_tokens=inputs.get("cached_tokens", 0),
+                 cache_write_tokens=inputs.get("cache_write_tokens", 0),
+                 reasoning_tokens=outputs.get("reasoning_tokens", 0))
+
+
 def add_usage(a: Usage | None, b: Usage) -> Usage:
     """Usage summed over the model turns of one response."""
     if a is None:

@@ -25,6 +25,7 @@ from openresponses.errors import GatewayError, InvalidRequest, NotFound
 from openresponses.gateway.builder import Event
 from openresponses.gateway.compaction import auto_compaction
 from openresponses.gateway.rate_limiter import metered
+from openresponses.gateway.response_object import usage_of
 from openresponses.gateway.run import Gateway, ResponseRun, load_history
 from openresponses.gateway.storage_conversations import AddConversationItems, LoadConversation
 from openresponses.schema.model_call import Item
@@ -99,7 +100,11 @@ class Turn:
         if self.request.compact_threshold is not None:
             compaction = await auto_compaction(self.gateway, self.caller, self.request,
                                                self.history)
-            self.run.lead_items = [compaction] if compaction is not None else []
+            if compaction is not None:
+                item, usage = compaction
+                self.run.lead_items = [item]
+                # The summarizing call's tokens are the response's too (usage, token limits).
+                self.run.builder.feed(usage_of(usage))
         batches = metered(self.gateway.limiter, self.caller.owner, self.caller.limits, self.run)
         async with aclosing(batches) as stream:
             async for batch in stream:

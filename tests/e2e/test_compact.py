@@ -96,13 +96,18 @@ async def test_context_management_compacts_a_chain_into_the_first_output_item(
 ) -> None:
     first = await in_thread(client.responses.create, model="groq@m",
                             input="background " * 600)  # about 1,800 estimated tokens
-    upstream.queue(Script(text="THE SUMMARY"), Script(text="The answer."))
+    upstream.queue(Script(text="THE SUMMARY", input_tokens=1800, output_tokens=40),
+                   Script(text="The answer.", input_tokens=60, output_tokens=5))
     raw = await in_thread(
         client.responses.with_raw_response.create, model="groq@m", input="The question?",
         previous_response_id=first.id,
         context_management=[{"type": "compaction", "compact_threshold": 1000}])
     body = json.loads(raw.text)
     check_response(body)
+    # The summarizing call's tokens are the response's too.
+    usage = body["usage"]
+    assert (usage["input_tokens"], usage["output_tokens"], usage["total_tokens"]) == (
+        1860, 45, 1905)
     assert [item["type"] for item in body["output"]] == ["compaction", "message"]
     assert body["output"][0]["encrypted_content"].startswith("orc1.")
     assert body["output_text"] == "The answer."
@@ -122,11 +127,13 @@ async def test_an_automatic_compaction_is_streamed_and_carries_a_stateless_chain
     gateway_url: str, client: openai.OpenAI, upstream: FakeUpstream
 ) -> None:
     earlier = [user("background " * 600), {"role": "assistant", "content": "Noted."}]
-    upstream.queue(Script(text="THE SUMMARY"), Script(text="The answer."))
+    upstream.queue(Script(text="THE SUMMARY", input_tokens=1800, output_tokens=40),
+                   Script(text="The answer.", input_tokens=60, output_tokens=5))
     events = await stream_events(gateway_url, {
         "model": "groq@m", "input": [*earlier, user("The question?")],
         "context_management": [{"type": "compaction", "compact_threshold": 1000}]})
     check_stream(events)
+    assert events[-1]["response"]["usage"]["total_tokens"] == 1905
     added = [e["item"]["type"] for e in events if e["type"] == "response.output_item.added"]
     assert added == ["compaction", "message"]
     output = events[-1]["response"]["output"]
