@@ -38,7 +38,7 @@ from openresponses.chat.stored import completion_record
 from openresponses.chat.to_items import Translated, translate
 from openresponses.errors import GatewayError, Overloaded, UpstreamUnavailable, error_body
 from openresponses.gateway.pool_messages import CallRaw, RawRequest, StreamTurn
-from openresponses.gateway.rate_limiter import Charge, token_hit
+from openresponses.gateway.rate_limiter import charge_tokens
 from openresponses.gateway.resilience import falls_back
 from openresponses.gateway.run import Gateway, as_gateway_error, resolve_targets
 from openresponses.gateway.storage_chat import SaveChatCompletion
@@ -135,15 +135,7 @@ class ChatRun:
     async def _finished(self, completion: JSON, usage: Any) -> None:
         """Charge the tokens used, then store the completion when asked (returns once
         durable)."""
-        limiter = self.gateway.limiter
-        total = usage.get("total_tokens") if isinstance(usage, dict) else None
-        hit = token_hit(self.caller.owner, self.caller.limits,
-                        total if isinstance(total, int) else 0)
-        if limiter is not None and hit is not None:
-            try:
-                limiter.send_nowait(Charge(hit))
-            except MailboxFull:
-                pass  # shed: under overload a token count may be lost, never a request delayed
+        charge_tokens(self.gateway.limiter, self.caller.owner, self.caller.limits, usage)
         if self.request.store:
             record = completion_record(self.caller.owner, self.request, completion,
                                        self.created)

@@ -353,13 +353,21 @@ async def _metered(
     async with aclosing(run.events()) as batches:
         async for batch in batches:
             yield batch
-    usage = run.response.get("usage") or {}
-    hit = token_hit(owner, limits, int(usage.get("total_tokens") or 0))
-    if hit is not None:
-        try:
-            limiter.send_nowait(Charge(hit))
-        except MailboxFull:
-            pass  # shed: under overload a token count may be lost, never a request delayed
+    charge_tokens(limiter, owner, limits, run.response.get("usage"))
+
+
+def charge_tokens(limiter: ActorRef[LimiterMessage] | None, owner: str,
+                  limits: KeyLimits | None, usage: object) -> None:
+    """Charge the ``total_tokens`` of ``usage`` (a Responses or Chat Completions usage object,
+    or None) to a key with a tokens-per-minute limit; nothing for any other key."""
+    total = usage.get("total_tokens") if isinstance(usage, dict) else None
+    hit = token_hit(owner, limits, total if isinstance(total, int) else 0)
+    if limiter is None or hit is None:
+        return
+    try:
+        limiter.send_nowait(Charge(hit))
+    except MailboxFull:
+        pass  # shed: under overload a token count may be lost, never a request delayed
 
 
 def format_reset(seconds: float) -> str:

@@ -17,6 +17,7 @@ from openresponses.auth import Caller, authorize_model, caller_from_headers
 from openresponses.errors import InvalidRequest
 from openresponses.gateway.compaction import compact
 from openresponses.gateway.compaction_items import expand_context
+from openresponses.gateway.rate_limiter import charge_tokens
 from openresponses.gateway.run import Gateway, resolve_targets
 from openresponses.gateway.token_count import TokenCounter, anthropic_count
 from openresponses.gateway.turns import resolve_history
@@ -83,6 +84,7 @@ def compact_blueprint(gateway: Gateway, counter: TokenCounter | None = None) -> 
             previous_response_id=v.opt_str(data, "previous_response_id"),
             instructions=v.opt_str(data, "instructions"),
         )
+        charge_tokens(gateway.limiter, caller.owner, caller.limits, body["usage"])
         return json_response(body)
 
     @bp.post("/v1/responses/input_tokens")

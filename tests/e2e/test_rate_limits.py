@@ -92,6 +92,18 @@ async def test_tokens_per_minute_are_counted_from_usage(gateway_url: str) -> Non
     assert "tokens per minute" in error_of(refused)["message"]
 
 
+@pytest.mark.parametrize("gateway_extra_env", [KEYS_MODE])
+async def test_a_compaction_call_counts_against_tokens_per_minute(gateway_url: str) -> None:
+    key = (await create_key(gateway_url, limits={"tokens_per_minute": 10}))["key"]
+    compacted = await call("POST", f"{gateway_url}/responses/compact", key,
+                           {"model": "groq@llama", "input": "please compact this"})
+    assert compacted.status_code == 200, compacted.text
+    assert compacted.json()["usage"]["total_tokens"] == 18  # overdraws the 10 a minute
+    refused = await create_response(gateway_url, key)
+    assert_refused(refused)
+    assert "tokens per minute" in error_of(refused)["message"]
+
+
 @pytest.mark.parametrize("gateway_extra_env", [BEHIND_PROXY])
 async def test_forwarded_for_names_the_client_behind_a_trusted_proxy(gateway_url: str) -> None:
     url = f"{gateway_url}/responses/resp_x"
