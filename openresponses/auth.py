@@ -82,7 +82,8 @@ async def authenticate(config: Config, keys: KeyDirectory, token: str | None) ->
         raise AuthenticationFailed("Incorrect API key provided.", code="invalid_api_key")
     refusal = record.refusal(time.time())
     if refusal is not None:
-        raise AuthenticationFailed(f"This API key has {refusal}.", code=f"{refusal}_api_key")
+        said = "been revoked" if refusal == "revoked" else refusal
+        raise AuthenticationFailed(f"This API key has {said}.", code=f"{refusal}_api_key")
     return Caller(owner=owner, bearer="", key_id=record.id, key_name=record.name,
                   allowed=record.allowed, limits=record.limits)
 

@@ -167,11 +167,27 @@ def _tool_choice(data: JSON) -> str | JSON | None:
         named = choice.get(kind) if kind in ("function", "custom") else None
         if isinstance(named, dict) and isinstance(named.get("name"), str):
             return choice
-        allowed = choice.get("allowed_tools") if kind == "allowed_tools" else None
-        if isinstance(allowed, dict) and isinstance(allowed.get("tools"), list):
+        if kind == "allowed_tools":
+            _allowed_tools(choice.get("allowed_tools"))
             return choice
     raise _invalid("Invalid 'tool_choice': expected none, auto, required or a named tool.",
                    "tool_choice")
+
+
+def _allowed_tools(allowed: Any) -> None:
+    """``tool_choice.allowed_tools``: a mode and named tools, as ``tools`` names them."""
+    param = "tool_choice.allowed_tools"
+    if not isinstance(allowed, dict) or not isinstance(allowed.get("tools"), list):
+        raise _invalid(f"Invalid '{param}': expected an object with a 'tools' array.", param)
+    if allowed.get("mode", "auto") not in ("auto", "required"):
+        raise _invalid(f"Invalid '{param}.mode': expected auto or required.", f"{param}.mode")
+    for i, tool in enumerate(allowed["tools"]):
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        named = tool.get(kind) if isinstance(tool, dict) and kind in ("function", "custom") \
+            else None
+        if not isinstance(named, dict) or not isinstance(named.get("name"), str):
+            raise _invalid(f"Invalid '{param}.tools[{i}]': expected a function or custom tool "
+                           "with a name.", f"{param}.tools[{i}]")
 
 
 def _response_format(data: JSON) -> JSON | None:

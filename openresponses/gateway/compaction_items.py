@@ -73,7 +73,8 @@ def _invalid() -> InvalidRequest:
 def unseal(secret: bytes, content: str) -> dict[str, Any]:
     """The envelope of one of our compaction items; 400 if it was altered or forged."""
     payload, dot, mac = content.removeprefix(PREFIX).partition(".")
-    if not dot or not hmac.compare_digest(mac, _mac(secret, payload)):
+    # compare_digest takes ASCII strings only: any other MAC is simply not ours.
+    if not dot or not mac.isascii() or not hmac.compare_digest(mac, _mac(secret, payload)):
         raise _invalid()
     try:
         envelope = orjson.loads(_unb64(payload))

@@ -94,15 +94,36 @@ def _function_call(raw: dict[str, Any], param: str) -> Item:
             "status": raw.get("status") or "completed"}
 
 
-def _function_call_output(raw: dict[str, Any], param: str) -> Item:
+def _require_output(raw: dict[str, Any], param: str) -> None:
+    """A tool call's output item: its ``call_id``, and an ``output`` string or array."""
     _require_str(raw, "call_id", param)
     if not isinstance(raw.get("output"), str | list):
         raise InvalidRequest(
             f"Missing or invalid '{param}.output': expected a string or an array.",
             param=f"{param}.output",
         )
+
+
+def _function_call_output(raw: dict[str, Any], param: str) -> Item:
+    _require_output(raw, param)
     return {**raw, "id": _item_id(raw, "function_call_output", param),
             "status": raw.get("status") or "completed"}
+
+
+def _custom_tool_call(raw: dict[str, Any], param: str) -> Item:
+    for key in ("call_id", "name", "input"):
+        _require_str(raw, key, param)
+    return {**raw, "id": _item_id(raw, "custom_tool_call", param)}
+
+
+def _custom_tool_call_output(raw: dict[str, Any], param: str) -> Item:
+    _require_output(raw, param)
+    return {**raw, "id": _item_id(raw, "custom_tool_call_output", param)}
+
+
+_CHECKED = {"function_call": _function_call, "function_call_output": _function_call_output,
+            "custom_tool_call": _custom_tool_call,
+            "custom_tool_call_output": _custom_tool_call_output}
 
 
 def normalize_item(raw: Any, param: str) -> Item:
@@ -114,10 +135,9 @@ def normalize_item(raw: Any, param: str) -> Item:
         kind = "message"
     if kind == "message":
         return _message(raw, param)
-    if kind == "function_call":
-        return _function_call(raw, param)
-    if kind == "function_call_output":
-        return _function_call_output(raw, param)
+    checked = _CHECKED.get(kind) if isinstance(kind, str) else None
+    if checked is not None:
+        return checked(raw, param)
     if not isinstance(kind, str):
         raise _invalid(f"Missing or invalid '{param}.type'.", f"{param}.type")
     return {**raw, "id": _item_id(raw, kind, param)}
@@ -135,8 +155,24 @@ def normalize_input(value: Any) -> list[Item]:
             param="input",
             code="invalid_type",
         )
-    return [_plain_message(raw) or normalize_item(raw, f"input[{i}]")
-            for i, raw in enumerate(value)]
+    items = [_plain_message(raw) or normalize_item(raw, f"input[{i}]")
+             for i, raw in enumerate(value)]
+    _check_unique_ids(items)
+    return items
+
+
+def _check_unique_ids(items: list[Item]) -> None:
+    """400 for an id given to two items of one input (each is stored and listed by its id)."""
+    if len({item["id"] for item in items}) == len(items):
+        return
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        if item["id"] in seen:
+            raise InvalidRequest(
+                f"Duplicate item found with id '{item['id']}' in 'input[{i}]'. Remove duplicate "
+                "items from your input and try again.", param=f"input[{i}].id",
+                code="invalid_value")
+        seen.add(item["id"])
 
 
 def _plain_message(raw: Any) -> Item | None:
@@ -156,16 +192,40 @@ def _plain_message(raw: Any) -> Item | None:
     return _message(raw, "input")
 
 
+def _named(raw: dict[str, Any], param: str) -> None:
+    if not isinstance(raw.get("name"), str) or not raw["name"]:
+        raise _invalid(f"Missing or invalid '{param}.name'.", f"{param}.name")
+
+
+def _namespace_tool(raw: dict[str, Any], param: str) -> dict[str, Any]:
+    """A ``namespace`` tool, kept as given once checked: a name, and an array of tools (each
+    an object with a type; a function one named)."""
+    _named(raw, param)
+    inner = raw.get("tools")
+    if not isinstance(inner, list):
+        raise _invalid(f"Invalid '{param}.tools': expected an array of tools.", f"{param}.tools")
+    for i, tool in enumerate(inner):
+        if not isinstance(tool, dict) or not isinstance(tool.get("type"), str):
+            raise _invalid(f"Invalid '{param}.tools[{i}]': a tool must be an object with a "
+                           "type.", f"{param}.tools[{i}]")
+        if tool["type"] == "function":
+            _named(tool, f"{param}.tools[{i}]")
+    return raw
+
+
 def normalize_tool(raw: Any, param: str) -> dict[str, Any]:
     """A tool in the flat Responses shape; the nested Chat shape is accepted and flattened."""
     if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
         raise _invalid(f"Invalid '{param}': a tool must be an object with a type.", param)
+    if raw["type"] == "namespace":
+        return _namespace_tool(raw, param)
+    if raw["type"] == "custom":
+        _named(raw, param)
     if raw["type"] != "function":
         return raw
     if isinstance(raw.get("function"), dict):  # {"type":"function","function":{name,...}}
         raw = {"type": "function", **raw["function"]}
-    if not isinstance(raw.get("name"), str) or not raw["name"]:
-        raise _invalid(f"Missing or invalid '{param}.name'.", f"{param}.name")
+    _named(raw, param)
     params = raw.get("parameters")
     if params is not None and not isinstance(params, dict):
         raise _invalid(f"Invalid '{param}.parameters': expected an object.", f"{param}.parameters")
@@ -188,6 +248,8 @@ def normalize_tools(value: Any) -> list[dict[str, Any]]:
 
 
 def normalize_tool_choice(value: Any) -> str | dict[str, Any]:
+    """``tool_choice``: a mode, or a tool named in a shape every provider can read (the Chat
+    shape of a function accepted and flattened); 400 for anything malformed."""
     if value is None:
         return "auto"
     if isinstance(value, str):
@@ -195,8 +257,45 @@ def normalize_tool_choice(value: Any) -> str | dict[str, Any]:
             raise _invalid("Invalid 'tool_choice': expected auto, none or required.",
                            "tool_choice")
         return value
-    if isinstance(value, dict) and isinstance(value.get("type"), str):
-        if value["type"] == "function" and isinstance(value.get("function"), dict):
-            return {"type": "function", "name": value["function"].get("name")}
-        return value
-    raise _invalid("Invalid 'tool_choice'.", "tool_choice")
+    if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+        raise _invalid("Invalid 'tool_choice'.", "tool_choice")
+    kind = value["type"]
+    if kind == "function":
+        return {"type": "function", "name": _chosen_function(value, "tool_choice")}
+    if kind == "allowed_tools":
+        return _allowed_tools(value)
+    if kind == "custom":
+        _named(value, "tool_choice")
+    if kind == "mcp" and not isinstance(value.get("server_label"), str):
+        raise _invalid("Missing or invalid 'tool_choice.server_label'.",
+                       "tool_choice.server_label")
+    return value
+
+
+def _chosen_function(value: dict[str, Any], param: str) -> str:
+    """The function a ``{"type": "function"}`` choice names (flat, or Chat's nested shape)."""
+    named = value["function"] if isinstance(value.get("function"), dict) else value
+    name = named.get("name")
+    if not isinstance(name, str) or not name:
+        raise _invalid(f"Missing or invalid '{param}.name'.", f"{param}.name")
+    return name
+
+
+def _allowed_tools(value: dict[str, Any]) -> dict[str, Any]:
+    mode = value.get("mode", "auto")
+    if mode not in ("auto", "required"):
+        raise _invalid("Invalid 'tool_choice.mode': expected auto or required.",
+                       "tool_choice.mode")
+    tools = value.get("tools")
+    if not isinstance(tools, list):
+        raise _invalid("Invalid 'tool_choice.tools': expected an array of tools.",
+                       "tool_choice.tools")
+    allowed: list[dict[str, Any]] = []
+    for i, tool in enumerate(tools):
+        param = f"tool_choice.tools[{i}]"
+        if not isinstance(tool, dict) or not isinstance(tool.get("type"), str):
+            raise _invalid(f"Invalid '{param}': a tool must be an object with a type.", param)
+        if tool["type"] == "function":
+            tool = {"type": "function", "name": _chosen_function(tool, param)}
+        allowed.append(tool)
+    return {"type": "allowed_tools", "mode": mode, "tools": allowed}

@@ -102,7 +102,7 @@ def check_url_now(url: object, *, allow_private: bool, param: str = "server_url"
 async def _resolve(host: str, port: int, param: str) -> list[IPAddress]:
     try:
         infos = await trio.socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError:
+    except (OSError, UnicodeError):  # UnicodeError: not a valid name (an empty or long label)
         raise InvalidRequest(f"The URL host {host!r} cannot be resolved.", param=param,
                              code="invalid_url") from None
     addresses = [_literal(str(info[4][0])) for info in infos]

@@ -77,14 +77,16 @@ async def test_a_revoked_key_is_401_at_once(gateway_url: str) -> None:
     assert revoked.json()["revoked"] is True
     response = await call("GET", f"{gateway_url}/responses/resp_x", created["key"])
     assert response.status_code == 401
-    assert error_of(response)["code"] == "revoked_api_key"
+    assert (error_of(response)["code"], error_of(response)["message"]) == (
+        "revoked_api_key", "This API key has been revoked.")
 
 
 async def test_an_expired_key_is_401(gateway_url: str) -> None:
     created = await create_key(gateway_url, expires_at=1)
     response = await create_response(gateway_url, created["key"])
     assert response.status_code == 401
-    assert error_of(response)["code"] == "expired_api_key"
+    assert (error_of(response)["code"], error_of(response)["message"]) == (
+        "expired_api_key", "This API key has expired.")
 
 
 async def test_a_model_outside_the_keys_globs_is_403(
