@@ -122,3 +122,11 @@ def error_body(error: GatewayError) -> dict[str, Any]:
 def internal_error() -> GatewayError:
     """The error shown for a bug: no traceback, no detail that could leak a secret."""
     return GatewayError("The server had an error while processing your request.", code="internal")
+
+
+def shown(value: str, limit: int = 64) -> str:
+    """A client's string as a message, a log line or a header quotes it: printable ASCII only
+    (anything else becomes ``?``: no line breaks to forge a header or a log line with), and at
+    most ``limit`` characters (then ``...``)."""
+    text = "".join(c if " " <= c <= "~" else "?" for c in value[:limit])
+    return text + "..." if len(value) > limit else text

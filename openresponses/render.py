@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Any
@@ -9,8 +10,10 @@ from typing import Any
 import orjson
 from quart import Response
 
-from openresponses.errors import GatewayError, error_body
+from openresponses.errors import GatewayError, error_body, internal_error
+from openresponses.gateway.response_object import error_event
 
+logger = logging.getLogger("openresponses.app")
 _JSON = "application/json"
 _SSE_HEADERS = {
     "content-type": "text/event-stream; charset=utf-8",
@@ -64,12 +67,28 @@ async def _sse_body(
 ) -> AsyncIterator[bytes]:
     """``first`` is let go once framed: its events (``response.created``, ``in_progress``)
     carry whole snapshots of the response, which would otherwise stay in memory for as long as
-    the stream lasts (a few KB for each of thousands of slow streams)."""
+    the stream lasts (a few KB for each of thousands of slow streams).
+
+    A failure the run did not turn into events of its own (a bug) ends the stream with an
+    ``error`` event, logged with its traceback: the client gets a terminal event and a whole
+    HTTP body, never a connection cut mid-stream."""
+    sequence = _next_sequence(first)
     async with aclosing(rest) as batches:
         frame = sse_bytes(first)
         del first
         yield frame
         del frame
-        async for batch in batches:
-            yield sse_bytes(batch)
+        try:
+            async for batch in batches:
+                yield sse_bytes(batch)
+                sequence = _next_sequence(batch, sequence)
+        except Exception:
+            logger.exception("a stream failed after it started")
+            yield _frame(error_event(internal_error(), sequence))
+
+
+def _next_sequence(batch: list[dict[str, Any]], default: int = 0) -> int:
+    """The sequence number after ``batch``'s last event (``default`` if it has none)."""
+    last = batch[-1].get("sequence_number") if batch else None
+    return last + 1 if isinstance(last, int) else default
 

@@ -23,11 +23,20 @@ from openresponses.schema.request import parse_create_response
 logger = logging.getLogger("openresponses.app")
 
 
+_MAX_WARNING_HEADER = 1024  # characters: far below what clients take in one header (~8 KB+)
+
+
 def _warning_headers(warnings: list[str]) -> dict[str, str]:
-    """Tools that were requested but not offered: said in a header and in the log."""
+    """Tools that were requested but not offered: said in a header (cut to a size every
+    client reads) and in the log."""
     for warning in warnings:
         logger.warning("%s", warning)
-    return {"x-openresponses-warning": " | ".join(warnings)} if warnings else {}
+    if not warnings:
+        return {}
+    value = " | ".join(warnings)
+    if len(value) > _MAX_WARNING_HEADER:
+        value = value[:_MAX_WARNING_HEADER - 3] + "..."
+    return {"x-openresponses-warning": value}
 
 
 def _not_found(response_id: str) -> NotFound:

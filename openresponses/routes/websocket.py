@@ -28,6 +28,7 @@ model, tokens, latency; ``499`` when the client left mid-response).
 
 from __future__ import annotations
 
+import logging
 import time
 from contextlib import aclosing
 from typing import Any
@@ -38,7 +39,7 @@ import trio
 from quart import Blueprint, Response, websocket
 
 from openresponses.auth import Caller, authenticate, authorize_model
-from openresponses.errors import GatewayError, InvalidRequest
+from openresponses.errors import GatewayError, InvalidRequest, internal_error
 from openresponses.gateway.rate_limiter import ip_hits, key_hits
 from openresponses.gateway.run import Gateway
 from openresponses.gateway.turns import Cached, prepare_turn
@@ -57,6 +58,8 @@ from openresponses.schema.request import parse_create_response
 _IGNORED = ("type", "stream", "stream_options", "stream_id")
 _KEPT = ("completed", "incomplete")
 _CLIENT_CLOSED = 499
+
+logger = logging.getLogger("openresponses.app")
 
 
 def ws_error(error: GatewayError, stream_id: Any = None) -> dict[str, Any]:
@@ -180,7 +183,10 @@ class Connection:
                 self.cached = (turn.response["id"], turn.context())
             else:
                 self._evict(previous)
-        except GatewayError as error:
+        except Exception as exc:  # a bug: the client hears a 500 and the connection lives on
+            error = exc if isinstance(exc, GatewayError) else internal_error()
+            if error is not exc:
+                logger.exception("a WebSocket response failed")
             record.status = error.status
             outcome["error_code"] = error.code or error.type
             self._evict(previous)

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import attrs
 
-from openresponses.errors import InvalidRequest
+from openresponses.errors import InvalidRequest, shown
 from openresponses.schema.model_call import Item
 from openresponses.tools.base import ServerToolSpec
 from openresponses.tools.settings import ToolSettings
@@ -67,7 +67,8 @@ class Toolset:
 
 def _unservable(kind: str, index: int, settings: ToolSettings, warnings: list[str],
                 why: str) -> None:
-    message = f"The hosted tool '{kind}' (tools[{index}]) is not offered to the model: {why}."
+    message = (f"The hosted tool '{shown(kind)}' (tools[{index}]) is not offered to the model: "
+               f"{why}.")
     if settings.strict:
         raise InvalidRequest(message, param=f"tools[{index}]", code="unsupported_tool")
     warnings.append(message)

@@ -26,3 +26,96 @@ def test_a_bad_item_id_is_a_400_naming_it(
     response = http.post(path, json=body, headers=AUTH)
     assert response.status_code == 400, response.text
     assert response.json()["error"]["param"] == param
+
+
+LONG_LABEL = "a" * 64  # a DNS label is at most 63 characters
+
+
+@pytest.mark.parametrize(("path", "body", "param"), [
+    # Two input items with one id: the run's save refused the record after the model call (a
+    # 500; a stream cut off before its terminal event).
+    ("/v1/responses", {"model": "groq@m", "input": [
+        {"role": "user", "content": "a", "id": "m1"}, {"role": "user", "content": "b",
+                                                       "id": "m1"}]}, "input[1].id"),
+    ("/v1/responses", {"model": "groq@m", "stream": True, "input": [
+        {"type": "item_reference", "id": "x"}, {"type": "item_reference", "id": "x"}]},
+     "input[1].id"),
+    # Custom tool calls without their name or call_id: KeyError in adapt_input.
+    ("/v1/responses", {"model": "groq@m", "input": [
+        {"type": "custom_tool_call", "call_id": "c", "input": "x"}]}, "input[0].name"),
+    ("/v1/responses", {"model": "claude@c", "input": [
+        {"type": "custom_tool_call_output", "output": "x"}]}, "input[0].call_id"),
+    ("/v1/responses/input_tokens", {"model": "groq@m", "input": [
+        {"type": "custom_tool_call", "name": "n", "input": "x"}]}, "input[0].call_id"),
+    ("/v1/conversations", {"items": [
+        {"type": "custom_tool_call", "call_id": "c", "input": "x"}]}, "items[0].name"),
+    # A namespace tool whose tools are not an array: TypeError in the toolset.
+    ("/v1/responses", {"model": "groq@m", "input": "x", "tools": [
+        {"type": "namespace", "name": "ns", "tools": 5}]}, "tools[0].tools"),
+    ("/v1/responses", {"model": "groq@m", "input": "x", "tools": [
+        {"type": "namespace", "name": "ns", "tools": [{"type": "function", "name": 3}]}]},
+     "tools[0].tools[0].name"),
+    # Malformed allowed_tools / function names: a 502 or 500 from the provider translators.
+    ("/v1/responses", {"model": "groq@m", "input": "hi", "tools": [
+        {"type": "function", "name": "f"}], "tool_choice": {
+        "type": "allowed_tools", "mode": "auto", "tools": 5}}, "tool_choice.tools"),
+    ("/v1/responses", {"model": "claude@c", "input": "hi", "tools": [
+        {"type": "function", "name": "f"}], "tool_choice": {
+        "type": "allowed_tools", "mode": "auto", "tools": [{"type": "function",
+                                                            "name": ["f"]}]}},
+     "tool_choice.tools[0].name"),
+    ("/v1/responses", {"model": "groq@m", "input": "hi", "tools": [
+        {"type": "function", "name": "f"}], "tool_choice": {
+        "type": "allowed_tools", "mode": "sometimes", "tools": []}}, "tool_choice.mode"),
+    ("/v1/responses", {"model": "groq@m", "input": "hi", "tool_choice": {
+        "type": "function", "name": None}}, "tool_choice.name"),
+    ("/v1/chat/completions", {"model": "claude@c", "messages": [
+        {"role": "user", "content": "x"}], "tools": [{"type": "function", "function": {
+            "name": "f"}}], "tool_choice": {"type": "allowed_tools", "allowed_tools": {
+                "tools": [{"type": "function", "function": "f"}]}}},
+     "tool_choice.allowed_tools.tools[0]"),
+])
+def test_a_malformed_item_or_tool_is_a_400_naming_it(
+    http: httpx2.Client, path: str, body: dict[str, Any], param: str
+) -> None:
+    response = http.post(path, json=body, headers=AUTH)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["type"], error["param"]) == ("invalid_request_error", param)
+
+
+@pytest.mark.parametrize("path", ["/v1/responses", "/v1/responses/compact",
+                                  "/v1/responses/input_tokens"])
+def test_a_compaction_item_with_a_non_ascii_mac_is_refused_as_forged(
+    http: httpx2.Client, path: str
+) -> None:  # hmac.compare_digest raised TypeError on it: a 500
+    body = {"model": "groq@m", "input": [{"type": "compaction",
+                                          "encrypted_content": "orc1.x.\u00e9"}]}
+    response = http.post(path, json=body, headers=AUTH)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "invalid_encrypted_content"
+
+
+@pytest.mark.parametrize("host", ["a..b", ".x", f"{LONG_LABEL}.com", "\ufffd.com"])
+def test_an_mcp_server_url_that_is_no_host_name_is_a_400(http: httpx2.Client, host: str) -> None:
+    body = {"model": "groq@m", "input": "x", "tools": [
+        {"type": "mcp", "server_label": "lab", "server_url": f"https://{host}/"}]}
+    response = http.post("/v1/responses", json=body, headers=AUTH)  # getaddrinfo's UnicodeError
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == "tools[0].server_url"
+
+
+@pytest.mark.parametrize(("kind", "quoted"), [
+    ("a\nb", "'a?b'"),  # a line break in a header value: werkzeug refused it, a 500
+    ("y" * 5_000, "'" + "y" * 64 + "...'"),  # 20 KB in one header: clients refused the answer
+])
+def test_an_unsupported_tool_type_is_quoted_safely_in_the_warning_header(
+    http: httpx2.Client, kind: str, quoted: str
+) -> None:
+    body = {"model": "groq@m", "input": "hi", "tools": [{"type": kind}] + [{"type": "zz"}] * 40}
+    response = http.post("/v1/responses", json=body, headers=AUTH)
+    assert response.status_code == 200, response.text
+    warning = response.headers["x-openresponses-warning"]
+    assert warning.startswith(f"The hosted tool {quoted} (tools[0])")
+    assert len(warning) <= 1024
+    assert warning.endswith("...")
