@@ -12,7 +12,11 @@ from typing import Any
 
 from openresponses.errors import GatewayError
 from openresponses.providers.chat_prefix import PrefixCache
-from openresponses.providers.chat_request import chat_messages, chat_tools, response_format
+from openresponses.providers.chat_request import (
+    chat_tools,
+    encoded_chat_messages,
+    response_format,
+)
 from openresponses.providers.chat_response import ChatStreamTranslator, translate_chat_response
 from openresponses.providers.errors import map_openai_error
 from openresponses.schema.model_call import ModelCall, UpstreamRequest
@@ -48,8 +52,8 @@ class ChatProtocol:
         """The chat request for this turn; raises ``InvalidRequest`` for inexpressible input."""
         body: dict[str, Any] = {
             "model": call.model,
-            "messages": chat_messages(call, developer_role=self.developer_role,
-                                      prefixes=self._prefixes),
+            "messages": encoded_chat_messages(call, developer_role=self.developer_role,
+                                              prefixes=self._prefixes),
         }
         tools, tool_choice = chat_tools(call)
         if tools:

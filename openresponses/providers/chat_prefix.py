@@ -20,6 +20,14 @@ Why this is safe:
 - the cache is bounded: ``max_entries`` chains and ``max_items`` items in all, least recently
   used first; lists shorter than ``MIN_ITEMS`` are not remembered (nothing to gain).
 
+A list that continues a remembered one also keeps each message's JSON (``orjson.Fragment``),
+and a turn's request body is built from those (``encoded_chat_messages``): the prefix's
+messages are not encoded again either, only copied (encoding a 200-turn chain's 41 KB was
+~0.23 M instructions a turn, ``bench/results/2026-12-08-c1.md``). A list that continues none (a
+first turn, a large input sent once) is not encoded ahead: that would cost a second pass over
+its bytes for a next turn that may never come. An encoding is reused only with its own message
+object: a prefix message that ``_add_tool_call`` replaced by a merged copy is encoded anew.
+
 Not thread-safe: one per ``ChatProtocol``, used from the event loop's thread.
 """
 
@@ -31,6 +39,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import attrs
+import orjson
 
 from openresponses.schema.model_call import Item
 
@@ -42,11 +51,27 @@ MAX_ITEMS = 200_000
 
 @attrs.frozen
 class Prefix:
-    """A translated list: ``messages[:ends[i - 1]]`` are the messages of ``items[:i]``."""
+    """A translated list: ``messages[:ends[i - 1]]`` are the messages of ``items[:i]``;
+    ``encoded[j]`` is ``messages[j]`` as JSON (None: not encoded, the list continued none)."""
 
     items: list[Item]
     messages: list[JSON]
+    encoded: list[orjson.Fragment] | None
     ends: list[int]
+
+
+@attrs.frozen
+class Found:
+    """The translated leading items of a list: how many, their messages and encodings, and
+    how many messages the first ``i`` of them made (``ends[i - 1]``)."""
+
+    count: int = 0
+    messages: list[JSON] = attrs.Factory(list)
+    encoded: list[orjson.Fragment] | None = None
+    ends: list[int] = attrs.Factory(list)
+
+
+NOTHING = Found()
 
 
 class PrefixCache:
@@ -61,39 +86,53 @@ class PrefixCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def find(self, items: Sequence[Item], developer_role: bool
-             ) -> tuple[int, list[JSON], list[int]]:
-        """How many leading ``items`` are already translated, their messages and ends."""
+    def find(self, items: Sequence[Item], developer_role: bool) -> Found:
+        """How many leading ``items`` are already translated, with their translation."""
         if not items:
-            return 0, [], []
+            return NOTHING
         key = (id(items[0]), developer_role)
         entry = self._entries.get(key)
         if entry is None:
-            return 0, [], []
+            return NOTHING
         self._entries.move_to_end(key)
         same = list(map(operator.is_, entry.items, items))
         count = same.index(False) if False in same else len(same)
         while 0 < count < len(entry.items) and _merges(entry.items[count]):
             count -= 1  # the message before it took that call: not the prefix's own
         if count == 0:
-            return 0, [], []
+            return NOTHING
         end = entry.ends[count - 1]
-        return count, entry.messages[:end], entry.ends[:count]
+        encoded = entry.encoded[:end] if entry.encoded is not None else None
+        return Found(count, entry.messages[:end], encoded, entry.ends[:count])
 
     def remember(self, items: Sequence[Item], developer_role: bool, messages: list[JSON],
-                 ends: list[int]) -> None:
-        """Keep the translation of ``items`` (its messages and ends) for the chain's next turn."""
+                 ends: list[int], found: Found = NOTHING) -> list[orjson.Fragment] | None:
+        """Keep the translation of ``items`` (its messages and ends) for the chain's next turn;
+        the messages' encodings (those of ``found``, the prefix it reused, where its message
+        is unchanged), or None when the list is not kept or continues none."""
         if len(items) < MIN_ITEMS or len(items) > self.max_items:
-            return
+            return None
         key = (id(items[0]), developer_role)
         old = self._entries.pop(key, None)
         if old is not None:
             self._items -= len(old.items)
-        self._entries[key] = Prefix(list(items), messages, ends)
+        encoded = _encoded(messages, found) if found.count else None
+        self._entries[key] = Prefix(list(items), messages, encoded, ends)
         self._items += len(items)
         while len(self._entries) > self.max_entries or self._items > self.max_items:
             _key, evicted = self._entries.popitem(last=False)
             self._items -= len(evicted.items)
+        return encoded
+
+
+def _encoded(messages: list[JSON], found: Found) -> list[orjson.Fragment]:
+    """``messages`` as JSON: ``found``'s encodings where its message is still there."""
+    reused = found.encoded or []
+    kept = len(reused)
+    if kept and messages[kept - 1] is not found.messages[kept - 1]:
+        kept -= 1  # merged with a call since (only the prefix's last message can be)
+    dumps, fragment = orjson.dumps, orjson.Fragment
+    return reused[:kept] + [fragment(dumps(message)) for message in messages[kept:]]
 
 
 def _merges(item: Item) -> bool:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from openresponses.errors import InvalidRequest
-from openresponses.providers.chat_prefix import PrefixCache
+from openresponses.providers.chat_prefix import NOTHING, PrefixCache
 from openresponses.schema.model_call import Item, ModelCall
 
 JSON = dict[str, Any]
@@ -26,13 +28,31 @@ def chat_messages(call: ModelCall, *, developer_role: bool,
     ``prefixes``: reuse the messages of the input's leading items that were translated for an
     earlier turn of the same chain, and remember this translation (``chat_prefix``).
     """
+    return _translated(call, developer_role, prefixes)[0]
+
+
+def encoded_chat_messages(call: ModelCall, *, developer_role: bool,
+                          prefixes: PrefixCache) -> list[JSON | orjson.Fragment]:
+    """``chat_messages`` for a request body: when the translation is remembered (a list long
+    enough to be a chain), its messages as their JSON, the prefix's reused (``chat_prefix``)."""
+    messages, base, encoded = _translated(call, developer_role, prefixes)
+    if encoded is None:
+        return list(messages)
+    return [*messages[:base], *encoded]
+
+
+def _translated(call: ModelCall, developer_role: bool, prefixes: PrefixCache | None
+                ) -> tuple[list[JSON], int, list[orjson.Fragment] | None]:
+    """The messages, where the input's begin (after the instructions), and the input's
+    messages encoded when ``prefixes`` remembered them."""
     messages: list[JSON] = []
     if call.instructions:
         messages.append({"role": "system", "content": call.instructions})
     items = call.input
-    done, made, ends = prefixes.find(items, developer_role) if prefixes else (0, [], [])
+    found = prefixes.find(items, developer_role) if prefixes else NOTHING
+    done, ends = found.count, list(found.ends)
     base = len(messages)
-    messages += made
+    messages += found.messages
     for item in items[done:] if done else items:
         kind = item.get("type") or ("message" if "role" in item else None)
         if kind == "message":
@@ -49,9 +69,9 @@ def chat_messages(call: ModelCall, *, developer_role: bool,
             )
         # reasoning, item_reference and item types chat cannot express are skipped.
         ends.append(len(messages) - base)
-    if prefixes is not None:
-        prefixes.remember(items, developer_role, messages[base:], ends)
-    return messages
+    if prefixes is None:
+        return messages, base, None
+    return messages, base, prefixes.remember(items, developer_role, messages[base:], ends, found)
 
 
 def _message(item: Item, developer_role: bool) -> JSON:

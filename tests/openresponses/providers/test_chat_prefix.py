@@ -6,8 +6,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import orjson
+
 from openresponses.providers.chat_prefix import MIN_ITEMS, PrefixCache
-from openresponses.providers.chat_request import chat_messages
+from openresponses.providers.chat_request import chat_messages, encoded_chat_messages
 from openresponses.schema.model_call import ModelCall
 
 Item = dict[str, Any]
@@ -91,9 +93,9 @@ def test_a_different_chain_or_role_flag_translates_from_scratch() -> None:
     history = chain(MIN_ITEMS)
     translate(history, prefixes)
     other = chain(MIN_ITEMS)  # equal content, other objects
-    assert prefixes.find(other, False)[0] == 0
-    assert prefixes.find(history, True)[0] == 0
-    assert prefixes.find(history, False)[0] == len(history)
+    assert prefixes.find(other, False).count == 0
+    assert prefixes.find(history, True).count == 0
+    assert prefixes.find(history, False).count == len(history)
 
 
 def test_short_lists_are_not_remembered() -> None:
@@ -108,7 +110,7 @@ def test_bounded_by_entries_and_items() -> None:
     for items in lists:
         translate(items, prefixes)
     assert len(prefixes) == 2
-    assert prefixes.find(lists[0], False)[0] == 0  # least recently used went first
+    assert prefixes.find(lists[0], False).count == 0  # least recently used went first
     small = PrefixCache(max_items=3 * MIN_ITEMS)
     translate(chain(MIN_ITEMS), small)
     translate(chain(MIN_ITEMS), small)
@@ -116,3 +118,48 @@ def test_bounded_by_entries_and_items() -> None:
     too_big = PrefixCache(max_items=MIN_ITEMS)
     translate(chain(MIN_ITEMS), too_big)
     assert len(too_big) == 0
+
+
+def body_of(items: list[Item], prefixes: PrefixCache, instructions: str | None = None) -> bytes:
+    """The request body's messages as sent (each remembered message as its encoded JSON)."""
+    call = ModelCall(provider="p", model="m", input=items, instructions=instructions)
+    return orjson.dumps(encoded_chat_messages(call, developer_role=False, prefixes=prefixes))
+
+
+def fresh(items: list[Item], instructions: str | None = None) -> bytes:
+    return orjson.dumps(translate(copy.deepcopy(items), None, instructions))
+
+
+def test_the_encoded_messages_are_the_bytes_of_a_fresh_translation() -> None:
+    prefixes = PrefixCache()
+    history = chain(MIN_ITEMS)
+    assert body_of(history, prefixes, "Be brief.") == fresh(history, "Be brief.")
+    turns = [*history, user("next"), assistant("answer"), user("again")]
+    assert body_of(turns, prefixes, "Be brief.") == fresh(turns, "Be brief.")
+    short = chain(1)  # not remembered: plain messages
+    call = ModelCall(provider="p", model="m", input=short)
+    assert encoded_chat_messages(call, developer_role=False, prefixes=prefixes) == translate(
+        short, None)
+
+
+def test_a_chain_is_encoded_from_its_second_turn_and_reuses_the_encodings() -> None:
+    prefixes = PrefixCache()
+    items = chain(MIN_ITEMS)
+    turns = []
+    for n in range(3):
+        call = ModelCall(provider="p", model="m", input=items)
+        turns.append(encoded_chat_messages(call, developer_role=False, prefixes=prefixes))
+        items = [*items, user(f"more {n}")]
+    first, second, third = turns
+    assert all(type(m) is dict for m in first)  # a first turn is not encoded ahead
+    assert all(type(m) is orjson.Fragment for m in second)
+    assert all(a is b for a, b in zip(second, third[: len(second)], strict=True))
+
+
+def test_a_call_merged_into_the_prefix_is_encoded_merged() -> None:
+    prefixes = PrefixCache()
+    history = chain(MIN_ITEMS)  # ends with an assistant message
+    body_of(history, prefixes)
+    merged = [*history, fn_call("c1"), fn_output("c1")]
+    assert body_of(merged, prefixes) == fresh(merged)
+    assert body_of(history, prefixes) == fresh(history)  # the unmerged one is still right
