@@ -206,6 +206,9 @@ class BackgroundRunner(Actor[BackgroundMessage]):
             except Exception as exc:
                 if not job.started:  # the upstream refused it: a failed response
                     await self._fail_unstarted(job, as_gateway_error(exc))
+                elif await self._deleted(job):  # its events could not be written: it is gone
+                    logger.info("background response %s was deleted while it ran",
+                                job.work.response_id)
                 else:  # the run itself broke (e.g. its final save failed)
                     logger.exception("background response %s broke", job.work.response_id)
                     error = dict(BROKEN)
@@ -213,7 +216,8 @@ class BackgroundRunner(Actor[BackgroundMessage]):
             try:
                 if not (job.cancelled or job.interrupted or error) and await self._marked(job):
                     job.cancelled = job.cancelled_elsewhere = True
-                if job.cancelled or job.interrupted or error is not None:
+                stopped = job.cancelled or job.interrupted or error is not None
+                if stopped and not await self._deleted(job):
                     await self._store_stopped(job, error or dict(INTERRUPTED))
                 await self._rows.finish(job.work.response_id)
             except Exception:
@@ -277,6 +281,14 @@ class BackgroundRunner(Actor[BackgroundMessage]):
         response = {**record.response, "status": "cancelled"}
         await self._storage.ask(SaveResponse(attrs.evolve(record, response=response)))
         return response
+
+    async def _deleted(self, job: _Job) -> bool:
+        """Whether the job's response was deleted (by a client, here or in another process)
+        since it was first stored: then it is not stored again."""
+        if not job.started:
+            return False
+        work = job.work
+        return await self._storage.ask(GetResponse(work.owner, work.response_id)) is None
 
     async def _marked(self, job: _Job) -> bool:
         return job.work.response_id in await self._rows.marked_ids()

@@ -115,6 +115,14 @@ async def get_response(gateway: Gateway, response_id: str) -> Response:
     return sse_response([], _follow(_runner(gateway), caller.owner, response_id, after))
 
 
+async def stop_running(gateway: Gateway, owner: str, response_id: str) -> None:
+    """Stop a background run of ``response_id`` in this process, if there is one (before it
+    is deleted: a run left going would spend upstream tokens on a response nobody can read).
+    A run in another process notices the deletion itself, at its next write."""
+    if gateway.background is not None:
+        await gateway.background.ask(Cancel(owner, response_id))
+
+
 def background_blueprint(gateway: Gateway) -> Blueprint:
     """``POST /v1/responses/{id}/cancel``."""
     bp = Blueprint("background", __name__)

@@ -14,7 +14,7 @@ from openresponses.gateway.run import Gateway
 from openresponses.gateway.storage import DeleteResponse, ListInputItems
 from openresponses.gateway.turns import prepare_turn
 from openresponses.render import json_response, sse_response
-from openresponses.routes.background import create_background
+from openresponses.routes.background import create_background, stop_running
 from openresponses.routes.background import get_response as get_background_aware
 from openresponses.routes.common import json_body
 from openresponses.schema import validate as v
@@ -74,6 +74,7 @@ def responses_blueprint(gateway: Gateway) -> Blueprint:
     @bp.delete("/v1/responses/<response_id>")
     async def delete_response(response_id: str) -> Response:
         caller = caller_from_headers()
+        await stop_running(gateway, caller.owner, response_id)
         if not await storage.ask(DeleteResponse(owner=caller.owner, response_id=response_id)):
             raise _not_found(response_id)
         return json_response({"id": response_id, "object": "response", "deleted": True})

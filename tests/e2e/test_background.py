@@ -252,3 +252,41 @@ async def test_a_cancel_reaching_another_process_stops_the_job(
             assert fetched.status == "cancelled"
         again = await in_thread(runs.responses.cancel, created.id)
         assert again.status == "cancelled"  # idempotent, on either process
+
+
+async def test_a_background_response_deleted_while_it_runs_stays_deleted(
+    client: openai.OpenAI, upstream: FakeUpstream, caplog: pytest.LogCaptureFixture
+) -> None:
+    upstream.hold = trio.Event()
+    upstream.queue(Script(text="one two three", chunks=3))
+    created = await in_thread(client.responses.create, model="groq@m", input="go",
+                              background=True)
+    with trio.fail_after(5):
+        await upstream.stream_opened.wait()
+    await in_thread(client.responses.delete, created.id)
+    with trio.fail_after(5):
+        await upstream.disconnected.wait()  # the run was stopped, not left spending tokens
+    upstream.hold.set()
+    await trio.sleep(0.3)
+    with pytest.raises(openai.NotFoundError):
+        await in_thread(client.responses.retrieve, created.id)
+    assert "broke" not in caplog.text
+
+
+async def test_a_background_response_deleted_by_another_process_is_not_stored_again(
+    upstream: FakeUpstream, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    upstream.hold = trio.Event()  # the upstream stream pauses after its first chunk
+    upstream.queue(Script(text="one two three four", chunks=4))
+    async with gateway_on(upstream, tmp_path) as runs, gateway_on(upstream, tmp_path) as other:
+        created = await in_thread(runs.responses.create, model="groq@m", input="go",
+                                  background=True)
+        await poll(lambda: runs.responses.retrieve(created.id),
+                   lambda r: r.status == "in_progress")
+        await in_thread(other.responses.delete, created.id)
+        upstream.hold.set()  # the run's next events cannot be written: it is gone
+        await trio.sleep(0.5)
+        for gateway in (runs, other):
+            with pytest.raises(openai.NotFoundError):
+                await in_thread(gateway.responses.retrieve, created.id)
+    assert "broke" not in caplog.text
