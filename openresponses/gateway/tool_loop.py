@@ -119,7 +119,13 @@ async def list_mcp_tools(
     settings: ToolSettings,
 ) -> McpPrelude:
     """Resolve the request's MCP servers and their tools (reusing a listing found earlier in the
-    chain); unreachable servers give an ``mcp_list_tools`` item with an error."""
+    chain); unreachable servers give an ``mcp_list_tools`` item with an error.
+
+    A listing in the chain may have been written by the client (an input item): it is reused
+    only for a server the client names by URL (its own), filtered by that server's
+    ``allowed_tools`` / ``read_only``. A server declared in the gateway's config is listed by
+    the tool runner (which caches its listings), so a forged listing cannot offer the model a
+    tool the operator's config keeps out."""
     from openresponses.tools.mcp_config import mcp_server_from_tool
     from openresponses.tools.ssrf import check_url
 
@@ -134,7 +140,8 @@ async def list_mcp_tools(
         if server.url is not None and not server.declared:  # the operator's own are trusted
             await check_url(server.url, allow_private=settings.allow_private_urls,
                             param=f"tools[{index}].server_url")
-        tools: list[dict[str, Any]] | None = listed.get(server.label)
+        tools: list[dict[str, Any]] | None = None if server.declared else listed.get(
+            server.label)
         if tools is None:
             try:
                 tools = await runner.ask(ListMcpTools(server))
@@ -142,12 +149,8 @@ async def list_mcp_tools(
                 items.append(_list_item(server, [], f"could not list tools: {exc}"))
                 continue
             items.append(_list_item(server, tools, None))
-        specs += [_mcp_spec(server, t) for t in tools if _allowed(server, t["name"])]
+        specs += [_mcp_spec(server, t) for t in tools if server.allows(t)]
     return McpPrelude(specs, items)
-
-
-def _allowed(server: McpServer, name: str) -> bool:
-    return server.allowed_tools is None or name in server.allowed_tools
 
 
 def _list_item(server: McpServer, tools: list[dict[str, Any]], error: str | None

@@ -11,10 +11,12 @@ from typing import Any
 
 from openresponses.errors import InvalidRequest
 from openresponses.schema.ids import item_id
+from openresponses.schema.item_shapes import CHECKS
 
 Item = dict[str, Any]
 
 _ROLES = ("user", "assistant", "system", "developer")
+_WITH_STATUS = ("function_call", "function_call_output")  # given "completed" when missing
 _TEXT_PART = {"user": "input_text", "system": "input_text", "developer": "input_text"}
 
 
@@ -76,56 +78,6 @@ def _message(raw: dict[str, Any], param: str) -> Item:
     return item
 
 
-def _require_str(raw: dict[str, Any], key: str, param: str) -> str:
-    value = raw.get(key)
-    if not isinstance(value, str):
-        raise InvalidRequest(
-            f"Missing or invalid '{param}.{key}': expected a string.",
-            param=f"{param}.{key}",
-            code="invalid_value" if key in raw else "missing_required_parameter",
-        )
-    return value
-
-
-def _function_call(raw: dict[str, Any], param: str) -> Item:
-    for key in ("call_id", "name", "arguments"):
-        _require_str(raw, key, param)
-    return {**raw, "id": _item_id(raw, "function_call", param),
-            "status": raw.get("status") or "completed"}
-
-
-def _require_output(raw: dict[str, Any], param: str) -> None:
-    """A tool call's output item: its ``call_id``, and an ``output`` string or array."""
-    _require_str(raw, "call_id", param)
-    if not isinstance(raw.get("output"), str | list):
-        raise InvalidRequest(
-            f"Missing or invalid '{param}.output': expected a string or an array.",
-            param=f"{param}.output",
-        )
-
-
-def _function_call_output(raw: dict[str, Any], param: str) -> Item:
-    _require_output(raw, param)
-    return {**raw, "id": _item_id(raw, "function_call_output", param),
-            "status": raw.get("status") or "completed"}
-
-
-def _custom_tool_call(raw: dict[str, Any], param: str) -> Item:
-    for key in ("call_id", "name", "input"):
-        _require_str(raw, key, param)
-    return {**raw, "id": _item_id(raw, "custom_tool_call", param)}
-
-
-def _custom_tool_call_output(raw: dict[str, Any], param: str) -> Item:
-    _require_output(raw, param)
-    return {**raw, "id": _item_id(raw, "custom_tool_call_output", param)}
-
-
-_CHECKED = {"function_call": _function_call, "function_call_output": _function_call_output,
-            "custom_tool_call": _custom_tool_call,
-            "custom_tool_call_output": _custom_tool_call_output}
-
-
 def normalize_item(raw: Any, param: str) -> Item:
     """Validate one input item and return it in canonical form, with an id."""
     if not isinstance(raw, dict):
@@ -135,12 +87,15 @@ def normalize_item(raw: Any, param: str) -> Item:
         kind = "message"
     if kind == "message":
         return _message(raw, param)
-    checked = _CHECKED.get(kind) if isinstance(kind, str) else None
-    if checked is not None:
-        return checked(raw, param)
     if not isinstance(kind, str):
         raise _invalid(f"Missing or invalid '{param}.type'.", f"{param}.type")
-    return {**raw, "id": _item_id(raw, kind, param)}
+    check = CHECKS.get(kind)
+    if check is not None:
+        check(raw, param)
+    item = {**raw, "id": _item_id(raw, kind, param)}
+    if kind in _WITH_STATUS:
+        item["status"] = raw.get("status") or "completed"
+    return item
 
 
 def normalize_input(value: Any) -> list[Item]:
@@ -197,6 +152,18 @@ def _named(raw: dict[str, Any], param: str) -> None:
         raise _invalid(f"Missing or invalid '{param}.name'.", f"{param}.name")
 
 
+_WEB_SEARCH = ("web_search", "web_search_preview", "brave_web_search")
+_MAX_RESULTS = 20  # Brave's most results a search
+
+
+def _result_count(raw: dict[str, Any], param: str) -> None:
+    """A web search tool's ``count`` (the results a search gives), when given: 1 to 20."""
+    count = raw.get("count")
+    if count is not None and (type(count) is not int or not 1 <= count <= _MAX_RESULTS):
+        raise _invalid(f"Invalid '{param}.count': expected an integer from 1 to {_MAX_RESULTS}.",
+                       f"{param}.count")
+
+
 def _namespace_tool(raw: dict[str, Any], param: str) -> dict[str, Any]:
     """A ``namespace`` tool, kept as given once checked: a name, and an array of tools (each
     an object with a type; a function one named)."""
@@ -221,6 +188,8 @@ def normalize_tool(raw: Any, param: str) -> dict[str, Any]:
         return _namespace_tool(raw, param)
     if raw["type"] == "custom":
         _named(raw, param)
+    if raw["type"] in _WEB_SEARCH:
+        _result_count(raw, param)
     if raw["type"] != "function":
         return raw
     if isinstance(raw.get("function"), dict):  # {"type":"function","function":{name,...}}

@@ -131,11 +131,20 @@ def _str_map(value: object, where: str) -> dict[str, str]:
     return dict(value)
 
 
+# Headers the HTTP client sets for the request it frames: a value given for one could cut the
+# body short (content-length) or send it to another virtual host.
+_FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection",
+                              "keep-alive", "upgrade", "te", "trailer", "expect",
+                              "proxy-connection"})
+
+
 def _headers(value: object) -> dict[str, str]:
     headers = _str_map(value, ".headers")
     for name, val in headers.items():
         if not _HEADER_NAME.match(name) or "\r" in val or "\n" in val:
             raise _Bad(".headers", "contains an invalid header name or value")
+        if name.lower() in _FRAMING_HEADERS:
+            raise _Bad(".headers", f"may not set {name!r}: the gateway frames the request")
     return headers
 
 

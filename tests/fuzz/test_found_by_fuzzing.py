@@ -31,7 +31,7 @@ def test_a_bad_item_id_is_a_400_naming_it(
 LONG_LABEL = "a" * 64  # a DNS label is at most 63 characters
 
 
-@pytest.mark.parametrize(("path", "body", "param"), [
+FIRST_ROUND = [
     # Two input items with one id: the run's save refused the record after the model call (a
     # 500; a stream cut off before its terminal event).
     ("/v1/responses", {"model": "groq@m", "input": [
@@ -74,14 +74,7 @@ LONG_LABEL = "a" * 64  # a DNS label is at most 63 characters
             "name": "f"}}], "tool_choice": {"type": "allowed_tools", "allowed_tools": {
                 "tools": [{"type": "function", "function": "f"}]}}},
      "tool_choice.allowed_tools.tools[0]"),
-])
-def test_a_malformed_item_or_tool_is_a_400_naming_it(
-    http: httpx2.Client, path: str, body: dict[str, Any], param: str
-) -> None:
-    response = http.post(path, json=body, headers=AUTH)
-    assert response.status_code == 400, response.text
-    error = response.json()["error"]
-    assert (error["type"], error["param"]) == ("invalid_request_error", param)
+]
 
 
 @pytest.mark.parametrize("path", ["/v1/responses", "/v1/responses/compact",
@@ -119,3 +112,60 @@ def test_an_unsupported_tool_type_is_quoted_safely_in_the_warning_header(
     assert warning.startswith(f"The hosted tool {quoted} (tools[0])")
     assert len(warning) <= 1024
     assert warning.endswith("...")
+
+
+SECOND_ROUND = [
+    # Second round. A web search tool's count that is no integer: int() raised, a 500.
+    ("/v1/responses", {"model": "groq@m", "input": "hi", "tools": [
+        {"type": "web_search", "count": "x"}]}, "tools[0].count"),
+    ("/v1/responses", {"model": "groq@m", "input": "hi", "tools": [
+        {"type": "brave_web_search", "count": [1]}]}, "tools[0].count"),
+    # MCP items the tool loop reads: a KeyError (500) or a TypeError shown as an upstream fault.
+    ("/v1/responses", {"model": "groq@m", "input": [
+        {"role": "user", "content": "x"}, {"type": "mcp_approval_request", "id": "mcpr_a1"}]},
+     "input[1].server_label"),
+    ("/v1/responses", {"model": "groq@m", "input": [
+        {"type": "mcp_approval_request", "id": "mcpr_a2", "server_label": "calc",
+         "name": "add", "arguments": {"a": 1}}]}, "input[0].arguments"),
+    ("/v1/responses", {"model": "groq@m", "input": [
+        {"type": "mcp_approval_response", "approval_request_id": "mcpr_a1",
+         "approve": "false"}]}, "input[0].approve"),  # "false" was truthy: the call ran
+    ("/v1/conversations", {"items": [
+        {"type": "mcp_list_tools", "server_label": "calc", "tools": [5]}]},
+     "items[0].tools[0]"),
+    ("/v1/conversations", {"items": [{"type": "mcp_list_tools", "tools": []}]},
+     "items[0].server_label"),
+    # Reasoning parts that are no arrays: 502 on Anthropic, 500 on token counting.
+    ("/v1/responses", {"model": "claude@c", "input": [
+        {"role": "user", "content": "x"}, {"type": "reasoning", "summary": [], "content": 5,
+                                           "encrypted_content": "anthropic:thinking:sig"}]},
+     "input[1].content"),
+    ("/v1/responses/input_tokens", {"model": "groq@m", "input": [
+        {"role": "user", "content": "x"}, {"type": "reasoning", "summary": 5}]},
+     "input[1].summary"),
+    ("/v1/responses/compact", {"model": "groq@m", "input": [
+        {"role": "user", "content": "x"}, {"type": "reasoning", "summary": [{"text": 1}]}]},
+     "input[1].summary[0]"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "param"), [*FIRST_ROUND, *SECOND_ROUND])
+def test_a_malformed_item_or_tool_is_a_400_naming_it(
+    http: httpx2.Client, path: str, body: dict[str, Any], param: str
+) -> None:
+    response = http.post(path, json=body, headers=AUTH)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["type"], error["param"]) == ("invalid_request_error", param)
+
+
+@pytest.mark.parametrize("name", ["Content-Length", "host", "Transfer-Encoding"])
+def test_an_mcp_tool_may_not_set_the_headers_that_frame_its_request(
+    http: httpx2.Client, name: str
+) -> None:  # content-length: 5 cut off the body the MCP server received
+    body = {"model": "groq@m", "input": "x", "tools": [
+        {"type": "mcp", "server_label": "lab", "server_url": "https://example.com/mcp",
+         "headers": {name: "5"}}]}
+    response = http.post("/v1/responses", json=body, headers=AUTH)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == "tools[0].headers"
