@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from openresponses.errors import InvalidRequest
+from openresponses.errors import InvalidRequest, shown
 from openresponses.schema.model_call import ModelCall
 
 JSON_TOOL = "__json_response"
@@ -127,7 +127,9 @@ def _choice(choice: Any) -> Block | None:
         return dict(_SIMPLE_CHOICES[choice])
     name = _tool_name(choice)
     if name is None:
-        raise InvalidRequest(f"Unsupported tool_choice {choice!r}.", param="tool_choice")
+        kind = choice.get("type") if isinstance(choice, dict) else choice
+        raise InvalidRequest(f"tool_choice '{shown(str(kind))}' is not supported for Anthropic "
+                             "models.", param="tool_choice", code="unsupported_parameter")
     return {"type": "tool", "name": name}
 
 

@@ -169,3 +169,15 @@ def test_an_mcp_tool_may_not_set_the_headers_that_frame_its_request(
     response = http.post("/v1/responses", json=body, headers=AUTH)
     assert response.status_code == 400, response.text
     assert response.json()["error"]["param"] == "tools[0].headers"
+
+
+def test_a_tool_choice_anthropic_cannot_express_is_named_without_python_repr(
+    http: httpx2.Client,
+) -> None:
+    body = {"model": "claude@c", "input": "x", "tools": [{"type": "function", "name": "f"}],
+            "tool_choice": {"type": "mcp", "server_label": "calc"}}
+    response = http.post("/v1/responses", json=body, headers=AUTH)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["param"], error["code"]) == ("tool_choice", "unsupported_parameter")
+    assert error["message"] == "tool_choice 'mcp' is not supported for Anthropic models."
