@@ -17,7 +17,7 @@ from openresponses.errors import InvalidRequest
 Raw = dict[str, Any]
 
 
-def require_str(raw: Raw, key: str, param: str) -> str:
+def _require_str(raw: Raw, key: str, param: str) -> str:
     """``raw[key]``, which must be a string."""
     value = raw.get(key)
     if not isinstance(value, str):
@@ -29,9 +29,9 @@ def require_str(raw: Raw, key: str, param: str) -> str:
     return value
 
 
-def require_output(raw: Raw, param: str) -> None:
+def _require_output(raw: Raw, param: str) -> None:
     """A tool call's output item: its ``call_id``, and an ``output`` string or array."""
-    require_str(raw, "call_id", param)
+    _require_str(raw, "call_id", param)
     if not isinstance(raw.get("output"), str | list):
         raise InvalidRequest(
             f"Missing or invalid '{param}.output': expected a string or an array.",
@@ -42,7 +42,7 @@ def require_output(raw: Raw, param: str) -> None:
 def _strings(*keys: str) -> Callable[[Raw, str], None]:
     def check(raw: Raw, param: str) -> None:
         for key in keys:
-            require_str(raw, key, param)
+            _require_str(raw, key, param)
     return check
 
 
@@ -70,22 +70,22 @@ def _reasoning(raw: Raw, param: str) -> None:
 
 
 def _approval_response(raw: Raw, param: str) -> None:
-    require_str(raw, "approval_request_id", param)
+    _require_str(raw, "approval_request_id", param)
     if not isinstance(raw.get("approve"), bool):  # an approval gate: no truthy strings
         raise InvalidRequest(f"Missing or invalid '{param}.approve': expected a boolean.",
                              param=f"{param}.approve")
 
 
 def _list_tools(raw: Raw, param: str) -> None:
-    require_str(raw, "server_label", param)
+    _require_str(raw, "server_label", param)
     _objects(raw, "tools", "name", param, required=True)
 
 
 CHECKS: dict[str, Callable[[Raw, str], None]] = {
     "function_call": _strings("call_id", "name", "arguments"),
-    "function_call_output": require_output,
+    "function_call_output": _require_output,
     "custom_tool_call": _strings("call_id", "name", "input"),
-    "custom_tool_call_output": require_output,
+    "custom_tool_call_output": _require_output,
     "reasoning": _reasoning,
     "mcp_approval_request": _strings("server_label", "name", "arguments"),
     "mcp_approval_response": _approval_response,
