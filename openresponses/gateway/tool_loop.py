@@ -140,15 +140,16 @@ async def list_mcp_tools(
         if server.url is not None and not server.declared:  # the operator's own are trusted
             await check_url(server.url, allow_private=settings.allow_private_urls,
                             param=f"tools[{index}].server_url")
-        tools: list[dict[str, Any]] | None = None if server.declared else listed.get(
-            server.label)
+        shown = listed.get(server.label)  # the chain shows a listing: not shown again
+        tools: list[dict[str, Any]] | None = None if server.declared else shown
         if tools is None:
             try:
                 tools = await runner.ask(ListMcpTools(server))
             except (GatewayError, OSError, trio.TooSlowError) as exc:
                 items.append(_list_item(server, [], f"could not list tools: {exc}"))
                 continue
-            items.append(_list_item(server, tools, None))
+            if shown is None:
+                items.append(_list_item(server, tools, None))
         specs += [_mcp_spec(server, t) for t in tools if server.allows(t)]
     return McpPrelude(specs, items)
 

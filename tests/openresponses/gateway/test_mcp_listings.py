@@ -46,6 +46,17 @@ async def test_a_declared_server_is_listed_by_the_runner_not_from_the_chain() ->
                                        [FORGED], settings)
     assert offered(prelude.specs) == ["search"]
     assert runner.listed == 1
+    assert prelude.items == []  # the chain shows a listing already: none added
+
+
+async def test_a_declared_server_first_listed_in_a_turn_shows_its_listing() -> None:
+    declared = parse_declared_servers({"docs": {"url": "http://127.0.0.1:9/mcp"}})
+    settings = ToolSettings(mcp_servers=declared, allow_private_urls=True)
+    async with started(Runner) as ref:
+        prelude = await list_mcp_tools(ref, [(0, {"type": "mcp", "server_label": "docs"})],
+                                       [], settings)
+    assert [item["type"] for item in prelude.items] == ["mcp_list_tools"]
+    assert offered(prelude.specs) == ["search", "delete"]
 
 
 async def test_a_clients_listing_from_the_chain_is_filtered_like_a_fresh_one() -> None:
