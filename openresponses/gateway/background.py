@@ -238,10 +238,13 @@ class BackgroundRunner(Actor[BackgroundMessage]):
         job.final = job.work.snapshot()
 
     async def _fail_unstarted(self, job: _Job, error: GatewayError) -> None:
-        events = job.work.fail_before_start(error)
-        job.final = job.work.snapshot()
-        await self._save(job, job.final)
-        await self._publish(job, events)
+        """Store the response failed, shielded: a cancel arriving meanwhile must not leave it
+        ``queued`` (``_store_stopped`` then finds it final and stores nothing)."""
+        with trio.CancelScope(shield=True):
+            events = job.work.fail_before_start(error)
+            job.final = job.work.snapshot()
+            await self._save(job, job.final)
+            await self._publish(job, events)
 
     async def _store_stopped(self, job: _Job, error: dict[str, Any]) -> None:
         """Store a job stopped midway: ``cancelled`` (asked) or ``failed`` with ``error``."""

@@ -15,6 +15,7 @@ from typing import Any
 from openresponses.errors import InvalidRequest
 
 Raw = dict[str, Any]
+_TEXT_PARTS = ("input_text", "output_text", "text")
 
 
 def _require_str(raw: Raw, key: str, param: str) -> str:
@@ -30,13 +31,22 @@ def _require_str(raw: Raw, key: str, param: str) -> str:
 
 
 def _require_output(raw: Raw, param: str) -> None:
-    """A tool call's output item: its ``call_id``, and an ``output`` string or array."""
+    """A tool call's output item: its ``call_id``, and an ``output`` string or an array of
+    parts (objects with a string ``type``; a text part's ``text`` a string)."""
     _require_str(raw, "call_id", param)
-    if not isinstance(raw.get("output"), str | list):
+    output = raw.get("output")
+    if not isinstance(output, str | list):
         raise InvalidRequest(
             f"Missing or invalid '{param}.output': expected a string or an array.",
             param=f"{param}.output",
         )
+    for i, part in enumerate(output if isinstance(output, list) else ()):
+        where = f"{param}.output[{i}]"
+        if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+            raise InvalidRequest(f"Invalid '{where}': a part must be an object with a type.",
+                                 param=where)
+        if part["type"] in _TEXT_PARTS and not isinstance(part.get("text"), str):
+            raise InvalidRequest(f"Missing or invalid '{where}.text'.", param=f"{where}.text")
 
 
 def _strings(*keys: str) -> Callable[[Raw, str], None]:

@@ -228,7 +228,7 @@ def _from_tool(tool: Mapping[str, Any], declared: Mapping[str, McpServer], *,
     authorization = tool.get("authorization")
     if authorization is not None:
         if not isinstance(authorization, str) or "\n" in authorization or "\r" in authorization:
-            raise _Bad(".authorization", "must be a string")
+            raise _Bad(".authorization", "must be a string without line breaks")
         headers["Authorization"] = f"Bearer {authorization}"
     url = tool.get("server_url")
     if url is None:

@@ -16,8 +16,10 @@ import httpx2
 import openai
 import pytest
 import trio
+import trio.lowlevel
 
 from openresponses.config import load_config
+from openresponses.gateway.background import BackgroundRunner
 from openresponses.keys import hash_key
 from openresponses.server import serve
 from openresponses.store.background import BackgroundJob
@@ -290,3 +292,27 @@ async def test_a_background_response_deleted_by_another_process_is_not_stored_ag
             with pytest.raises(openai.NotFoundError):
                 await in_thread(gateway.responses.retrieve, created.id)
     assert "broke" not in caplog.text
+
+
+async def test_a_cancel_during_the_failed_save_of_a_refused_run_leaves_it_failed(
+    client: openai.OpenAI, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The upstream refuses the call; a cancel lands while the failed response is saved. It
+    was left ``queued`` for good (about 2 runs in 150 when fuzzed): the save was cut short."""
+    save = BackgroundRunner._save
+
+    async def cancelled_meanwhile(runner: BackgroundRunner, job: Any,
+                                  response: dict[str, Any]) -> None:
+        if response.get("status") == "failed":
+            job.cancelled = True
+            job.scope.cancel()  # as Cancel does
+            await trio.lowlevel.checkpoint()  # where the cancel would land
+        await save(runner, job, response)
+
+    monkeypatch.setattr(BackgroundRunner, "_save", cancelled_meanwhile)
+    upstream.queue(ErrorReply(401, {"error": {"message": "no", "type": "invalid_request_error"}}))
+    created = await in_thread(client.responses.create, model="groq@m", input="go",
+                              background=True)
+    failed = await poll(lambda: client.responses.retrieve(created.id),
+                        lambda r: r.status != "queued")
+    assert failed.status == "failed"

@@ -149,7 +149,20 @@ SECOND_ROUND = [
 ]
 
 
-@pytest.mark.parametrize(("path", "body", "param"), [*FIRST_ROUND, *SECOND_ROUND])
+THIRD_ROUND = [
+    # A tool output part whose type is no string: "unhashable type", shown as an upstream fault.
+    ("/v1/responses", {"model": "groq@m", "input": [
+        {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1",
+         "output": [{"type": {"a": 1}, "text": "x"}]}]}, "input[1].output[0]"),
+    ("/v1/responses", {"model": "claude@c", "input": [
+        {"type": "custom_tool_call", "call_id": "c1", "name": "f", "input": "x"},
+        {"type": "custom_tool_call_output", "call_id": "c1",
+         "output": [{"type": "input_text", "text": 3}]}]}, "input[1].output[0].text"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "param"), [*FIRST_ROUND, *SECOND_ROUND, *THIRD_ROUND])
 def test_a_malformed_item_or_tool_is_a_400_naming_it(
     http: httpx2.Client, path: str, body: dict[str, Any], param: str
 ) -> None:
