@@ -47,6 +47,12 @@ def bearer_token(authorization: str | None = None) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
+def _sendable(token: str) -> bool:
+    """Whether ``token`` can go on in an HTTP header: printable ASCII (a passthrough bearer
+    is the provider's key, sent upstream as it came)."""
+    return token.isascii() and token.isprintable()
+
+
 def _missing() -> AuthenticationFailed:
     return AuthenticationFailed(
         "You didn't provide an API key. Provide it in the Authorization header "
@@ -64,6 +70,8 @@ def caller_from_headers() -> Caller:
     token = bearer_token()
     if token is None:
         raise _missing()
+    if not _sendable(token):
+        raise AuthenticationFailed("Incorrect API key provided.", code="invalid_api_key")
     return Caller(owner=hash_key(token), bearer=token)
 
 
@@ -76,6 +84,8 @@ async def authenticate(config: Config, keys: KeyDirectory, token: str | None) ->
         raise _missing()
     owner = hash_key(token)
     if config.auth == "passthrough":
+        if not _sendable(token):  # it is sent on as a header: no provider key looks so
+            raise AuthenticationFailed("Incorrect API key provided.", code="invalid_api_key")
         return Caller(owner=owner, bearer=token)
     record = await keys.find(owner)
     if record is None:

@@ -194,3 +194,19 @@ def test_a_tool_choice_anthropic_cannot_express_is_named_without_python_repr(
     error = response.json()["error"]
     assert (error["param"], error["code"]) == ("tool_choice", "unsupported_parameter")
     assert error["message"] == "tool_choice 'mcp' is not supported for Anthropic models."
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("POST", "/v1/responses", {"model": "groq@m", "input": "hi"}),
+    ("POST", "/v1/chat/completions", {"model": "groq@m",
+                                      "messages": [{"role": "user", "content": "hi"}]}),
+    ("GET", "/v1/models", None),
+])
+@pytest.mark.parametrize("token", ["\u00e9\u00e9", "sk-valid-looking\u00e9", "sk-\u0007bell"])
+def test_a_bearer_that_cannot_be_sent_on_is_a_401(
+    http: httpx2.Client, method: str, path: str, body: dict[str, Any] | None, token: str
+) -> None:  # passthrough forwards the bearer upstream: httpx raised UnicodeEncodeError, a 5xx
+    headers = {b"authorization": f"Bearer {token}".encode()}
+    response = http.request(method, path, json=body, headers=headers)
+    assert response.status_code == 401, response.text
+    assert response.json()["error"]["code"] == "invalid_api_key"
