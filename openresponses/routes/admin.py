@@ -57,6 +57,8 @@ def _name(data: dict[str, Any]) -> str:
     name = v.req_str(data, "name").strip()
     if not name or len(name) > _MAX_NAME:
         raise InvalidRequest(f"'name' must have 1 to {_MAX_NAME} characters.", param="name")
+    if not name.isprintable():  # shown in logs, the console and the CLI: no control characters
+        raise InvalidRequest("'name' may not contain control characters.", param="name")
     return name
 
 

@@ -118,6 +118,8 @@ BAD_BODIES = [
     ({"name": "x", "expires_in": 0}, "expires_in"),
     ({"name": "x", "limits": {"requests_per_hour": 1}}, "limits.requests_per_hour"),
     ({"name": "x", "expires": 60}, "expires"),
+    ({"name": "a\x00b"}, "name"), ({"name": "ops\r\nX-Injected: 1"}, "name"),
+    ({"name": "\u202eevil"}, "name"),  # a control (format) character: shown reversed
 ]
 
 
@@ -168,7 +170,7 @@ BAD_UPDATES = [
     ({"limits": {"tokens_per_minute": -1}}, "limits.tokens_per_minute"),
     ({"limits": {"requests_per_day": 1.5}}, "limits.requests_per_day"),
     ({"expires_at": 1}, "expires_at"), ({"revoked": False}, "revoked"),
-    ({"name": None, "allowed": []}, "name"),
+    ({"name": None, "allowed": []}, "name"), ({"name": "tab\there"}, "name"),
 ]
 
 
