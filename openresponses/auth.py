@@ -47,10 +47,17 @@ def bearer_token(authorization: str | None = None) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-def _sendable(token: str) -> bool:
-    """Whether ``token`` can go on in an HTTP header: printable ASCII (a passthrough bearer
-    is the provider's key, sent upstream as it came)."""
-    return token.isascii() and token.isprintable()
+def _passthrough(token: str) -> Caller:
+    """The caller a bearer names in passthrough terms: its hash owns what it stores, and it
+    is the provider's key, sent upstream as it came, so it must be printable ASCII (no
+    provider key is otherwise; anything else could not go on in a header)."""
+    if not (token.isascii() and token.isprintable()):
+        raise _incorrect()
+    return Caller(owner=hash_key(token), bearer=token)
+
+
+def _incorrect() -> AuthenticationFailed:
+    return AuthenticationFailed("Incorrect API key provided.", code="invalid_api_key")
 
 
 def _missing() -> AuthenticationFailed:
@@ -70,9 +77,7 @@ def caller_from_headers() -> Caller:
     token = bearer_token()
     if token is None:
         raise _missing()
-    if not _sendable(token):
-        raise AuthenticationFailed("Incorrect API key provided.", code="invalid_api_key")
-    return Caller(owner=hash_key(token), bearer=token)
+    return _passthrough(token)
 
 
 async def authenticate(config: Config, keys: KeyDirectory, token: str | None) -> Caller:
@@ -82,14 +87,12 @@ async def authenticate(config: Config, keys: KeyDirectory, token: str | None) ->
     """
     if token is None:
         raise _missing()
-    owner = hash_key(token)
     if config.auth == "passthrough":
-        if not _sendable(token):  # it is sent on as a header: no provider key looks so
-            raise AuthenticationFailed("Incorrect API key provided.", code="invalid_api_key")
-        return Caller(owner=owner, bearer=token)
+        return _passthrough(token)
+    owner = hash_key(token)
     record = await keys.find(owner)
     if record is None:
-        raise AuthenticationFailed("Incorrect API key provided.", code="invalid_api_key")
+        raise _incorrect()
     refusal = record.refusal(time.time())
     if refusal is not None:
         said = "been revoked" if refusal == "revoked" else refusal
