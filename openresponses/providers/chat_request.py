@@ -9,6 +9,7 @@ providers cannot take them back), ``item_reference`` and unknown types are skipp
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -32,12 +33,12 @@ def chat_messages(call: ModelCall, *, developer_role: bool,
 
 
 def encoded_chat_messages(call: ModelCall, *, developer_role: bool,
-                          prefixes: PrefixCache) -> list[JSON | orjson.Fragment]:
+                          prefixes: PrefixCache) -> Sequence[JSON | orjson.Fragment]:
     """``chat_messages`` for a request body: when the translation is remembered (a list long
     enough to be a chain), its messages as their JSON, the prefix's reused (``chat_prefix``)."""
     messages, base, encoded = _translated(call, developer_role, prefixes)
     if encoded is None:
-        return list(messages)
+        return messages
     return [*messages[:base], *encoded]
 
 
