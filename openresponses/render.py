@@ -72,19 +72,21 @@ async def _sse_body(
     A failure the run did not turn into events of its own (a bug) ends the stream with an
     ``error`` event, logged with its traceback: the client gets a terminal event and a whole
     HTTP body, never a connection cut mid-stream."""
-    sequence = _next_sequence(first)
+    sequence = _next_sequence(first)  # numbered only when needed: not per batch
     async with aclosing(rest) as batches:
         frame = sse_bytes(first)
         del first
         yield frame
         del frame
+        last: list[dict[str, Any]] = []  # the latest batch with events
         try:
             async for batch in batches:
                 yield sse_bytes(batch)
-                sequence = _next_sequence(batch, sequence)
+                if batch:
+                    last = batch
         except Exception:
             logger.exception("a stream failed after it started")
-            yield _frame(error_event(internal_error(), sequence))
+            yield _frame(error_event(internal_error(), _next_sequence(last, sequence)))
 
 
 def _next_sequence(batch: list[dict[str, Any]], default: int = 0) -> int:
