@@ -8,7 +8,7 @@ import re
 from functools import partial
 
 import trio
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.console.browser import in_browser, require_chromium, screenshot, sign_in
 from tests.fakes.script import Script, ToolCall
@@ -74,6 +74,32 @@ async def test_a_streamed_answer_arrives_and_the_conversation_continues(
     assert "What is the capital of France?" in contents  # the chain was replayed
     assert ANSWER in contents
     assert [t["function"]["name"] for t in second.body["tools"]] == ["lookup_population"]
+
+
+def models_arrive_while_typing(page: Page, api_key: str) -> str:
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:  # the model list waits until released
+        held.append(route)
+
+    page.route("**/v1/models", hold)
+    sign_in(page, api_key)
+    model = page.get_by_label("Model")
+    model.focus()  # the user is about to type a model
+    while not held:
+        page.wait_for_timeout(20)
+    held[0].continue_()
+    expect(page.locator("#model-list option").first).to_be_attached()
+    return model.input_value()
+
+
+async def test_the_model_list_does_not_write_into_the_field_being_typed_in(
+    base_url: str, api_key: str, upstream: FakeUpstream
+) -> None:
+    require_chromium()
+    value = await trio.to_thread.run_sync(in_browser, base_url, partial(
+        models_arrive_while_typing, api_key=api_key))
+    assert value == ""  # not "anthropic@…" under the user's cursor
 
 
 def hostile_reply(page: Page, api_key: str) -> tuple[int, object]:

@@ -60,7 +60,9 @@ async function loadModels(c) {
     state.models = [];
   }
   replace(c.datalist, state.models.map((id) => h("option", { value: id })));
-  if (!c.model.value && state.models.length) c.model.value = state.models[0];
+  // The first model fills an empty field, unless the user is in it: typing has begun there.
+  const typing = document.activeElement === c.model;
+  if (!c.model.value && !typing && state.models.length) c.model.value = state.models[0];
 }
 
 function continuation(badge) {
