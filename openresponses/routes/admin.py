@@ -32,6 +32,7 @@ from openresponses.routes.common import discard_body, json_body
 from openresponses.schema import validate as v
 
 _MAX_NAME = 256
+_MAX_GLOBS = 100  # a key's allowed models: checked on every request
 _MAX_LIMIT = 10**12
 _LIMITS = ("requests_per_minute", "requests_per_day", "tokens_per_minute")
 _CREATE_FIELDS = ("name", "allowed", "limits", "expires_at", "expires_in")
@@ -64,8 +65,12 @@ def _name(data: dict[str, Any]) -> str:
 
 def _allowed(data: dict[str, Any]) -> tuple[str, ...]:
     allowed = v.opt_list(data, "allowed") or []
-    if not all(isinstance(glob, str) and glob for glob in allowed):
-        raise InvalidRequest("'allowed' must be a list of model globs.", param="allowed")
+    if len(allowed) > _MAX_GLOBS or not all(
+            isinstance(glob, str) and 0 < len(glob) <= _MAX_NAME and glob.isprintable()
+            for glob in allowed):
+        raise InvalidRequest(
+            f"'allowed' must be a list of at most {_MAX_GLOBS} model globs, each 1 to "
+            f"{_MAX_NAME} printable characters.", param="allowed")
     return tuple(allowed)
 
 

@@ -72,3 +72,14 @@ def test_an_update_body_that_is_unknown_null_or_empty_is_refused(
     with pytest.raises(InvalidRequest) as caught:
         parse_key_update(body)
     assert (caught.value.param, caught.value.code) == (param, code)
+
+
+@pytest.mark.parametrize("allowed", [
+    ["groq@*\n"], ["groq@\x1b[31m*"], [""], ["x" * 257], ["groq@*"] * 101, [7],
+])
+def test_allowed_globs_are_printable_bounded_strings(allowed: list[Any]) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        parse_key_request({"name": "ci", "allowed": allowed}, NOW)
+    assert caught.value.param == "allowed"
+    with pytest.raises(InvalidRequest):
+        parse_key_update({"allowed": allowed})
