@@ -263,7 +263,10 @@ class BackgroundRunner(Actor[BackgroundMessage]):
         await self._save(job, response)
 
     async def _save(self, job: _Job, response: dict[str, Any]) -> None:
-        await self._storage.ask(SaveResponse(job.work.record(response)))
+        """Store the job's response over its row (stored ``queued`` before the job began):
+        a response deleted meanwhile, in any process, is not stored again."""
+        record = attrs.evolve(job.work.record(response), replaces=True)
+        await self._storage.ask(SaveResponse(record))
 
     async def _publish(self, job: _Job, batch: list[Event]) -> None:
         job.publish(batch)
@@ -282,7 +285,8 @@ class BackgroundRunner(Actor[BackgroundMessage]):
         """Mark the job cancelled, then store the response so (see the module docstring)."""
         await self._rows.mark_cancelled(record.id, record.owner)
         response = {**record.response, "status": "cancelled"}
-        await self._storage.ask(SaveResponse(attrs.evolve(record, response=response)))
+        cancelled = attrs.evolve(record, response=response, replaces=True)
+        await self._storage.ask(SaveResponse(cancelled))
         return response
 
     async def _deleted(self, job: _Job) -> bool:

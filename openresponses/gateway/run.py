@@ -396,5 +396,6 @@ class ResponseRun:
             input_items=self.request.input,
             previous_response_id=self.request.previous_response_id,
             created_at=response["created_at"],
+            replaces=self.request.background,  # stored ``queued`` first; maybe deleted since
         )
         await save_response(self.gateway.storage, self.gateway.commits, record)

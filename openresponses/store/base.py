@@ -29,6 +29,10 @@ class StoredResponse:
     input_items: list[dict[str, Any]]  # this turn's input items, each with a unique str "id"
     previous_response_id: str | None
     created_at: int
+    # A later save of a response stored already (a background response's progress): it is
+    # written over the response's row only while that row exists, so a response deleted
+    # meanwhile, by any process, is not stored again.
+    replaces: bool = False
 
 
 @attrs.frozen
@@ -89,7 +93,9 @@ class Store(ConversationStore, BackgroundStore, Protocol):
         """Write ``records`` in one transaction, upserting by id (later records win).
 
         All or nothing: on error nothing of the batch is stored. A record whose id already
-        belongs to another owner is an error (``ValueError``).
+        belongs to another owner is an error (``ValueError``). A record that ``replaces`` is
+        skipped when its response is not stored (deleted since), unless an earlier record of
+        the batch stores it.
         """
         ...
 

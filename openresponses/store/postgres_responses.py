@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
+from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
 from openresponses.store.base import (
@@ -72,6 +74,16 @@ ON CONFLICT (id) DO UPDATE SET
 WHERE responses.owner = excluded.owner
 RETURNING id
 """
+_REPLACE = """
+UPDATE responses AS r SET
+    previous_response_id = u.previous_response_id,
+    created_at = u.created_at,
+    body = u.body
+FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::jsonb[])
+    AS u (id, owner, previous_response_id, created_at, body)
+WHERE r.id = u.id AND r.owner = u.owner
+RETURNING r.id
+"""
 _INSERT_ITEMS = """
 INSERT INTO input_items (response_id, position, item_id, body)
 SELECT * FROM unnest(%s::text[], %s::integer[], %s::text[], %s::jsonb[])
@@ -112,27 +124,55 @@ _LIST_CURSOR = "(SELECT created_at, id FROM responses WHERE id = %(after)s AND o
 def save_batch(conn: Connection, records: Sequence[StoredResponse]) -> None:
     """Upsert ``records`` (later ones win) and replace their input items, in the caller's
     transaction. ``ValueError`` if an id belongs to another owner (in the store, or earlier in
-    the batch). ``TypeError`` for a body orjson cannot encode, before anything is sent."""
+    the batch). ``TypeError`` for a body orjson cannot encode, before anything is sent. A
+    record that ``replaces`` (and no earlier one of the batch stores) is only an UPDATE:
+    skipped when its row is gone."""
+    latest = _latest(records)
+    fresh = [_row(r) for r in latest.values() if not r.replaces]
+    replacing = [_row(r) for r in latest.values() if r.replaces]
+    with conn.cursor() as cur:
+        stored = _write(cur, _UPSERT, fresh)
+        refused = [row[0] for row in fresh if row[0] not in stored]
+        if refused:
+            raise ValueError(f"response id {refused[0]} already belongs to another owner")
+        stored |= _write(cur, _REPLACE, replacing)  # a row deleted since is not made again
+        items = [(text(r.id), position, text(item["id"]), _json(item))
+                 for r in latest.values() if r.id in stored
+                 for position, item in enumerate(r.input_items)]
+        cur.execute("DELETE FROM input_items WHERE response_id = ANY(%s)", (list(stored),))
+        if items:
+            cur.execute(_INSERT_ITEMS, [list(column) for column in zip(*items, strict=True)])
+
+
+def _latest(records: Sequence[StoredResponse]) -> dict[str, StoredResponse]:
+    """Each id's last record; it ``replaces`` only if every record of the id does (an earlier
+    one may store the response: the later one then updates it)."""
     latest: dict[str, StoredResponse] = {}
     for record in records:
         earlier = latest.get(record.id)
         if earlier is not None and earlier.owner != record.owner:
             raise ValueError(f"response id {record.id} already belongs to another owner")
+        if earlier is not None and record.replaces and not earlier.replaces:
+            record = attrs.evolve(record, replaces=False)
         latest[record.id] = record
-    rows = [(text(r.id), r.owner, r.previous_response_id and text(r.previous_response_id),
-             r.created_at, _json(r.response)) for r in latest.values()]
-    items = [(text(r.id), position, text(item["id"]), _json(item))
-             for r in latest.values() for position, item in enumerate(r.input_items)]
-    with conn.cursor() as cur:
-        cur.execute(_UPSERT, [list(column) for column in zip(*rows, strict=True)])
-        stored = {row_id for (row_id,) in cur.fetchall()}
-        ids = [row[0] for row in rows]
-        refused = [response_id for response_id in ids if response_id not in stored]
-        if refused:
-            raise ValueError(f"response id {refused[0]} already belongs to another owner")
-        cur.execute("DELETE FROM input_items WHERE response_id = ANY(%s)", (ids,))
-        if items:
-            cur.execute(_INSERT_ITEMS, [list(column) for column in zip(*items, strict=True)])
+    return latest
+
+
+_Row = tuple[str, str, str | None, int, str]
+
+
+def _row(record: StoredResponse) -> _Row:
+    previous = record.previous_response_id
+    return (text(record.id), record.owner, previous and text(previous), record.created_at,
+            _json(record.response))
+
+
+def _write(cur: Cursor[Any], statement: str, rows: list[_Row]) -> set[str]:
+    """Run ``statement`` over ``rows`` (as arrays); the ids it returned."""
+    if not rows:
+        return set()
+    cur.execute(statement, [list(column) for column in zip(*rows, strict=True)])
+    return {row_id for (row_id,) in cur.fetchall()}
 
 
 def _json(value: Any) -> str:

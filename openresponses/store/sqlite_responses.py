@@ -101,16 +101,20 @@ _CURSOR = "(SELECT position FROM input_items WHERE response_id = :id AND item_id
 def upsert_batch(conn: sqlite3.Connection, records: Sequence[StoredResponse]) -> None:
     """Insert or replace each record and its input items, in the caller's transaction, with
     one statement for the input items of all of them; ``ValueError`` if an id belongs to
-    another owner (the caller rolls the whole batch back)."""
+    another owner (the caller rolls the whole batch back). A record that ``replaces`` is
+    only an UPDATE: skipped when its row is gone."""
     dumps = orjson.dumps
     items: list[tuple[str, int, str, bytes]] = []
     for record in records:
         body = dumps(record.response)
-        cursor = conn.execute(_INSERT, (record.id, record.owner, record.previous_response_id,
-                                        record.created_at, body))
-        if cursor.rowcount == 0:  # the id is taken: the caller's (an update) or not
+        inserted = not record.replaces and conn.execute(_INSERT, (
+            record.id, record.owner, record.previous_response_id, record.created_at, body,
+        )).rowcount
+        if not inserted:  # the id is taken (the caller's: an update, or not), or it replaces
             cursor = conn.execute(_UPDATE, (record.previous_response_id, record.created_at,
                                             body, record.id, record.owner))
+            if cursor.rowcount == 0 and record.replaces:
+                continue  # deleted since it was first stored: it stays deleted
             if cursor.rowcount == 0:
                 raise ValueError(f"response id {record.id} already belongs to another owner")
             if items:  # an earlier record of this batch may be this one: its items first

@@ -19,6 +19,8 @@ import trio
 import trio.lowlevel
 
 from openresponses.config import load_config
+from openresponses.gateway import run as run_module
+from openresponses.gateway import storage as storage_module
 from openresponses.gateway.background import BackgroundRunner
 from openresponses.keys import hash_key
 from openresponses.server import serve
@@ -288,6 +290,35 @@ async def test_a_background_response_deleted_by_another_process_is_not_stored_ag
         await in_thread(other.responses.delete, created.id)
         upstream.hold.set()  # the run's next events cannot be written: it is gone
         await trio.sleep(0.5)
+        for gateway in (runs, other):
+            with pytest.raises(openai.NotFoundError):
+                await in_thread(gateway.responses.retrieve, created.id)
+    assert "broke" not in caplog.text
+
+
+async def test_a_background_response_deleted_elsewhere_just_before_its_final_save_stays_gone(
+    upstream: FakeUpstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Another process deletes the response after its last event was recorded and before the
+    run's final save: that save used to store it again, ``completed``, for good."""
+    upstream.queue(Script(text="one two", chunks=2))
+    async with gateway_on(upstream, tmp_path) as runs, gateway_on(upstream, tmp_path) as other:
+        save = storage_module.save_response
+        deleted = trio.Event()
+
+        async def deleted_first(storage: Any, commits: Any, record: StoredResponse) -> None:
+            if record.response["status"] == "completed":
+                await in_thread(other.responses.delete, record.id)
+                deleted.set()
+            await save(storage, commits, record)
+
+        monkeypatch.setattr(run_module, "save_response", deleted_first)
+        created = await in_thread(runs.responses.create, model="groq@m", input="go",
+                                  background=True)
+        with trio.fail_after(5):
+            await deleted.wait()
+        await trio.sleep(0.3)  # the run has ended
         for gateway in (runs, other):
             with pytest.raises(openai.NotFoundError):
                 await in_thread(gateway.responses.retrieve, created.id)
