@@ -35,7 +35,7 @@ from openresponses.gateway.run import Gateway
 from openresponses.gateway.storage import GetResponse, SaveResponse
 from openresponses.gateway.turns import prepare_turn
 from openresponses.render import json_response, sse_response
-from openresponses.routes.common import discard_body
+from openresponses.routes.common import INT64_MAX, discard_body, query_int
 from openresponses.schema.request import CreateResponse
 
 
@@ -83,17 +83,6 @@ async def create_background(gateway: Gateway, caller: Caller, parsed: CreateResp
     return json_response(queued, headers=headers)
 
 
-def _starting_after() -> int:
-    raw = request.args.get("starting_after")
-    if raw is None:
-        return -1
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidRequest("Invalid 'starting_after': expected an integer.",
-                             param="starting_after") from None
-
-
 async def get_response(gateway: Gateway, response_id: str) -> Response:
     """``GET /v1/responses/{id}``: the live state of a running background response, else the
     stored one; ``?stream=true`` streams a background response's events (resumable)."""
@@ -111,7 +100,7 @@ async def get_response(gateway: Gateway, response_id: str) -> Response:
     if not response.get("background"):
         raise InvalidRequest("Only background responses can be streamed again; this one was "
                              "not created with background=true.", param="stream")
-    after = _starting_after()
+    after = query_int("starting_after", default=-1, low=-1, high=INT64_MAX)
     return sse_response([], _follow(_runner(gateway), caller.owner, response_id, after))
 
 

@@ -23,7 +23,7 @@ from openresponses.gateway.storage_chat import (
     UpdateChatCompletion,
 )
 from openresponses.render import json_response
-from openresponses.routes.common import json_body
+from openresponses.routes.common import json_body, query_int
 from openresponses.schema import validate as v
 
 _SSE_HEADERS = {
@@ -60,14 +60,7 @@ def _order(default: Literal["asc", "desc"]) -> Literal["asc", "desc"]:
 
 
 def _limit() -> int:
-    raw = request.args.get("limit")
-    if raw is None:
-        return 20
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidRequest("Invalid 'limit': expected an integer.", param="limit") from None
-    return v.opt_int({"limit": value}, "limit", low=1, high=100) or 20
+    return query_int("limit", default=20, low=1, high=100)
 
 
 def _metadata_filter() -> dict[str, str]:

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
 from quart import request
 
 from openresponses.errors import InvalidRequest, RequestTooLarge
+
+_INTEGER = re.compile(r"-?[0-9]{1,19}")  # ASCII digits only: int() also takes "1_0", " 5", "٣"
+INT64_MAX = 2**63 - 1  # what a store's INTEGER / bigint column holds
+
+
+def query_int(name: str, *, default: int, low: int, high: int) -> int:
+    """The query parameter ``name`` as an integer from ``low`` to ``high``; ``default`` when it
+    is absent; 400 naming it otherwise."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not _INTEGER.fullmatch(raw) or not low <= int(raw) <= high:
+        raise InvalidRequest(f"Invalid '{name}': expected an integer from {low} to {high}.",
+                             param=name)
+    return int(raw)
 
 
 async def discard_body(max_bytes: int) -> None:

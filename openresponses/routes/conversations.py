@@ -28,7 +28,7 @@ from openresponses.gateway.storage_conversations import (
 )
 from openresponses.gateway.turns import conversation_not_found
 from openresponses.render import json_response
-from openresponses.routes.common import json_body
+from openresponses.routes.common import json_body, query_int
 from openresponses.schema import validate as v
 from openresponses.schema.ids import new_id
 from openresponses.schema.items import normalize_item
@@ -76,12 +76,7 @@ def _page_args() -> tuple[int, Literal["asc", "desc"], str | None]:
     order = args.get("order", "desc")
     if order not in ("asc", "desc"):
         raise InvalidRequest("Invalid 'order': expected asc or desc.", param="order")
-    raw = args.get("limit", "20")
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise InvalidRequest("Invalid 'limit': expected an integer.", param="limit") from None
-    limit = v.opt_int({"limit": limit}, "limit", low=1, high=100) or 20
+    limit = query_int("limit", default=20, low=1, high=100)
     return limit, "asc" if order == "asc" else "desc", args.get("after")
 
 

@@ -20,6 +20,7 @@ from openresponses.errors import InvalidRequest
 from openresponses.gateway.run import Gateway
 from openresponses.gateway.storage_listing import ListResponses
 from openresponses.render import json_response
+from openresponses.routes.common import query_int
 
 STATUSES = ("completed", "failed", "in_progress", "cancelled", "queued", "incomplete")
 MAX_LIMIT = 100
@@ -38,14 +39,6 @@ def _text(args: Mapping[str, str], name: str) -> str | None:
     if not value or len(value) > _MAX_FILTER:
         raise _invalid(name, f"expected 1 to {_MAX_FILTER} characters.")
     return value
-
-
-def _limit(raw: str | None) -> int:
-    if raw is None:
-        return 20
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise _invalid("limit", f"expected an integer between 1 and {MAX_LIMIT}.")
-    return int(raw)
 
 
 def _metadata(args: Mapping[str, str]) -> dict[str, str]:
@@ -74,7 +67,8 @@ def parse_list_args(args: Mapping[str, str], owner: str) -> ListResponses:
     if status is not None and status not in STATUSES:
         raise _invalid("status", f"expected one of {', '.join(STATUSES)}.")
     return ListResponses(
-        owner=owner, limit=_limit(args.get("limit")), order="asc" if order == "asc" else "desc",
+        owner=owner, limit=query_int("limit", default=20, low=1, high=MAX_LIMIT),
+        order="asc" if order == "asc" else "desc",
         after=_text(args, "after"), model=_text(args, "model"), status=status,
         metadata=_metadata(args),
     )

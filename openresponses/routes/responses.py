@@ -16,8 +16,7 @@ from openresponses.gateway.turns import prepare_turn
 from openresponses.render import json_response, sse_response
 from openresponses.routes.background import create_background, stop_running
 from openresponses.routes.background import get_response as get_background_aware
-from openresponses.routes.common import json_body
-from openresponses.schema import validate as v
+from openresponses.routes.common import json_body, query_int
 from openresponses.schema.request import parse_create_response
 
 logger = logging.getLogger("openresponses.app")
@@ -87,7 +86,7 @@ def responses_blueprint(gateway: Gateway) -> Blueprint:
         if raw_order not in ("asc", "desc"):
             raise InvalidRequest("Invalid 'order': expected asc or desc.", param="order")
         order: Literal["asc", "desc"] = "asc" if raw_order == "asc" else "desc"
-        limit = _limit(args.get("limit"))
+        limit = query_int("limit", default=20, low=1, high=100)
         page = await storage.ask(ListInputItems(
             owner=caller.owner, response_id=response_id, limit=limit, order=order,
             after=args.get("after"), before=args.get("before"),
@@ -99,13 +98,3 @@ def responses_blueprint(gateway: Gateway) -> Blueprint:
 
 
     return bp
-
-
-def _limit(raw: str | None) -> int:
-    if raw is None:
-        return 20
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidRequest("Invalid 'limit': expected an integer.", param="limit") from None
-    return v.opt_int({"limit": value}, "limit", low=1, high=100) or 20
