@@ -47,11 +47,13 @@ class DeleteConversation(Ask[bool]):
 
 @attrs.frozen
 class AddConversationItems(Ask[list[Item] | None]):
-    """Append items (ids already there skipped); the items added, None if unknown."""
+    """Append items (ids already there skipped, or with ``refuse_known`` refused with
+    ``KnownItem``); the items added, None if unknown."""
 
     owner: str
     conversation_id: str
     items: list[Item]
+    refuse_known: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -106,7 +108,8 @@ def conversation_store_call(message: ConversationMessage) -> tuple[bool, Callabl
         case DeleteConversation(owner=owner, conversation_id=cid):
             return True, lambda store: store.delete_conversation(owner, cid)
         case AddConversationItems(owner=owner, conversation_id=cid, items=items):
-            return True, lambda store: store.add_conversation_items(owner, cid, items)
+            return True, lambda store: store.add_conversation_items(
+                owner, cid, items, refuse_known=message.refuse_known)
         case ListConversationItems():
             return False, lambda store: store.conversation_items(
                 message.owner, message.conversation_id, limit=message.limit,

@@ -28,6 +28,7 @@ from openresponses.gateway.rate_limiter import metered
 from openresponses.gateway.response_object import usage_of
 from openresponses.gateway.run import Gateway, ResponseRun, load_history
 from openresponses.gateway.storage_conversations import AddConversationItems, LoadConversation
+from openresponses.schema.items import check_unique_ids
 from openresponses.schema.model_call import Item
 from openresponses.schema.request import CreateResponse
 from openresponses.store.base import StoredResponse
@@ -52,6 +53,8 @@ async def resolve_history(gateway: Gateway, caller: Caller, request: CreateRespo
         items = await gateway.storage.ask(LoadConversation(caller.owner, request.conversation))
         if items is None:
             raise conversation_not_found(request.conversation)
+        # The turn's input joins the conversation: an id it holds would drop that input item.
+        check_unique_ids(request.input, "input", known={item["id"] for item in items})
         return items
     if previous is not None and cached is not None and cached[0] == previous:
         return list(cached[1])

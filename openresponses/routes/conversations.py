@@ -31,8 +31,8 @@ from openresponses.render import json_response
 from openresponses.routes.common import json_body, query_int
 from openresponses.schema import validate as v
 from openresponses.schema.ids import new_id
-from openresponses.schema.items import normalize_item
-from openresponses.store.conversations import Item, StoredConversation
+from openresponses.schema.items import check_unique_ids, duplicate_item, normalize_item
+from openresponses.store.conversations import Item, KnownItem, StoredConversation
 
 MAX_ITEMS = 20
 
@@ -53,7 +53,9 @@ def _items(data: dict[str, Any], *, required: bool) -> list[Item]:
     if len(raw) > MAX_ITEMS:
         raise InvalidRequest(f"Invalid 'items': at most {MAX_ITEMS} items may be added at a "
                              "time.", param="items", code="array_above_max_length")
-    return [normalize_item(item, f"items[{i}]") for i, item in enumerate(raw)]
+    items = [normalize_item(item, f"items[{i}]") for i, item in enumerate(raw)]
+    check_unique_ids(items, "items")
+    return items
 
 
 def _object(body: Any) -> dict[str, Any]:
@@ -131,7 +133,12 @@ def conversations_blueprint(gateway: Gateway) -> Blueprint:
     async def add_items(conversation_id: str) -> Response:
         caller = caller_from_headers()
         items = _items(_object(await json_body(limit)), required=True)
-        added = await storage.ask(AddConversationItems(caller.owner, conversation_id, items))
+        try:
+            added = await storage.ask(AddConversationItems(caller.owner, conversation_id, items,
+                                                           refuse_known=True))
+        except KnownItem as known:
+            where = next(i for i, item in enumerate(items) if item["id"] == known.item_id)
+            raise duplicate_item(known.item_id, f"items[{where}]") from None
         if added is None:
             raise conversation_not_found(conversation_id)
         first, last = (added[0]["id"], added[-1]["id"]) if added else ("", "")

@@ -7,9 +7,10 @@ Unknown item and tool types are tolerated and kept as given (an OpenAI upstream 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
-from openresponses.errors import InvalidRequest
+from openresponses.errors import InvalidRequest, shown
 from openresponses.schema.ids import item_id
 from openresponses.schema.item_shapes import CHECKS
 
@@ -112,22 +113,27 @@ def normalize_input(value: Any) -> list[Item]:
         )
     items = [_plain_message(raw) or normalize_item(raw, f"input[{i}]")
              for i, raw in enumerate(value)]
-    _check_unique_ids(items)
+    check_unique_ids(items, "input")
     return items
 
 
-def _check_unique_ids(items: list[Item]) -> None:
-    """400 for an id given to two items of one input (each is stored and listed by its id)."""
-    if len({item["id"] for item in items}) == len(items):
+def check_unique_ids(items: list[Item], field: str, known: Collection[str] = ()) -> None:
+    """400 for an id given to two items of ``field`` (an input, or items to add), or to an
+    item of it and one of ``known`` (a conversation's): each is stored and listed by its id."""
+    if not known and len({item["id"] for item in items}) == len(items):
         return
-    seen: set[str] = set()
+    seen = set(known)
     for i, item in enumerate(items):
-        if item["id"] in seen:
-            raise InvalidRequest(
-                f"Duplicate item found with id '{item['id']}' in 'input[{i}]'. Remove duplicate "
-                "items from your input and try again.", param=f"input[{i}].id",
-                code="invalid_value")
+        if item["id"] in seen and item.get("type") != "item_reference":  # names one: fine
+            raise duplicate_item(item["id"], f"{field}[{i}]")
         seen.add(item["id"])
+
+
+def duplicate_item(item_id: str, where: str) -> InvalidRequest:
+    """The 400 for an item whose id is already taken (``where``: its place, ``input[2]``)."""
+    return InvalidRequest(
+        f"Duplicate item found with id '{shown(item_id)}' in '{where}'. Remove duplicate "
+        "items from your input and try again.", param=f"{where}.id", code="invalid_value")
 
 
 def _plain_message(raw: Any) -> Item | None:

@@ -2,8 +2,8 @@
 
 A conversation is an owner's ordered list of items (Responses items with their ids) plus
 metadata. Items keep their position; an item id appears at most once per conversation (adding
-it again is skipped, so re-sending an item never duplicates it). ``Store`` includes this
-protocol; every method is scoped by ``owner``.
+it again is skipped, or refused with ``KnownItem``). ``Store`` includes this protocol; every
+method is scoped by ``owner``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,14 @@ if TYPE_CHECKING:
     from openresponses.store.base import ItemsPage, Order
 
 Item = dict[str, Any]
+
+
+class KnownItem(ValueError):
+    """An item added to a conversation that already holds its id (nothing was added)."""
+
+    def __init__(self, item_id: str) -> None:
+        super().__init__(f"the conversation already holds an item with id {item_id!r}")
+        self.item_id = item_id
 
 
 @attrs.frozen(kw_only=True)
@@ -52,10 +60,12 @@ class ConversationStore(Protocol):
         ...
 
     def add_conversation_items(
-        self, owner: str, conversation_id: str, items: Sequence[Item]
+        self, owner: str, conversation_id: str, items: Sequence[Item], *,
+        refuse_known: bool = False,
     ) -> list[Item] | None:
-        """Append ``items`` (those whose id is already there are skipped); the items added, or
-        None if the conversation is unknown."""
+        """Append ``items`` (those whose id is already there are skipped, or with
+        ``refuse_known`` make it ``KnownItem`` and nothing is added); the items added, or None
+        if the conversation is unknown."""
         ...
 
     def conversation_items(

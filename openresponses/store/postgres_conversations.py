@@ -18,7 +18,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from openresponses.store.base import ItemsPage, Order, check_page_args, items_page
-from openresponses.store.conversations import Item, StoredConversation
+from openresponses.store.conversations import Item, KnownItem, StoredConversation
 from openresponses.store.postgres_pool import Connection, text
 
 CONVERSATIONS_MIGRATION: tuple[str, ...] = (
@@ -52,8 +52,10 @@ def _record(row: tuple[Any, ...]) -> StoredConversation:
                               metadata=metadata)
 
 
-def _append(conn: Connection, conversation_id: str, items: Sequence[Item]) -> list[Item]:
-    """Append the items whose id the conversation lacks (the row is locked); those added."""
+def _append(conn: Connection, conversation_id: str, items: Sequence[Item],
+            refuse_known: bool = False) -> list[Item]:
+    """Append the items whose id the conversation lacks (the row is locked); those added
+    (``KnownItem`` for one it holds, with ``refuse_known``: the transaction rolls back)."""
     row = conn.execute(
         "SELECT COALESCE(MAX(position), -1) FROM conversation_items WHERE conversation_id = %s",
         (conversation_id,),
@@ -69,6 +71,8 @@ def _append(conn: Connection, conversation_id: str, items: Sequence[Item]) -> li
         if cursor.rowcount:
             last += 1
             added.append(item)
+        elif refuse_known:
+            raise KnownItem(item["id"])
     return added
 
 
@@ -116,12 +120,13 @@ class PostgresConversations:
             return cursor.rowcount > 0
 
     def add_conversation_items(
-        self, owner: str, conversation_id: str, items: Sequence[Item]
+        self, owner: str, conversation_id: str, items: Sequence[Item], *,
+        refuse_known: bool = False,
     ) -> list[Item] | None:
         with self._transaction() as conn:
             if conn.execute(_LOCK, (conversation_id, owner)).fetchone() is None:
                 return None
-            return _append(conn, conversation_id, items)
+            return _append(conn, conversation_id, items, refuse_known)
 
     def conversation_items(
         self, owner: str, conversation_id: str, *, limit: int, order: Order, after: str | None

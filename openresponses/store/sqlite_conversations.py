@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from openresponses.store.base import ItemsPage, Order, check_page_args, items_page
-from openresponses.store.conversations import Item, StoredConversation
+from openresponses.store.conversations import Item, KnownItem, StoredConversation
 
 # Gap-tolerant (IF NOT EXISTS): correct whichever schema version ends up applying it.
 CONVERSATIONS_MIGRATION: tuple[str, ...] = (
@@ -50,8 +50,10 @@ def _record(row: tuple[Any, ...]) -> StoredConversation:
                               metadata=orjson.loads(metadata))
 
 
-def _append(conn: sqlite3.Connection, conversation_id: str, items: Sequence[Item]) -> list[Item]:
-    """Append the items whose id the conversation lacks; the items added."""
+def _append(conn: sqlite3.Connection, conversation_id: str, items: Sequence[Item],
+            refuse_known: bool = False) -> list[Item]:
+    """Append the items whose id the conversation lacks; the items added (``KnownItem`` for
+    one it holds, with ``refuse_known``: the caller's transaction rolls back)."""
     (last,) = conn.execute(
         "SELECT COALESCE(MAX(position), -1) FROM conversation_items WHERE conversation_id = ?",
         (conversation_id,),
@@ -66,6 +68,8 @@ def _append(conn: sqlite3.Connection, conversation_id: str, items: Sequence[Item
         if cursor.rowcount:
             last += 1
             added.append(item)
+        elif refuse_known:
+            raise KnownItem(item["id"])
     return added
 
 
@@ -112,12 +116,13 @@ class SqliteConversations:
             return cursor.rowcount > 0
 
     def add_conversation_items(
-        self, owner: str, conversation_id: str, items: Sequence[Item]
+        self, owner: str, conversation_id: str, items: Sequence[Item], *,
+        refuse_known: bool = False,
     ) -> list[Item] | None:
         with self._transaction() as conn:
             if conn.execute(_EXISTS, (conversation_id, owner)).fetchone() is None:
                 return None
-            return _append(conn, conversation_id, items)
+            return _append(conn, conversation_id, items, refuse_known)
 
     def conversation_items(
         self, owner: str, conversation_id: str, *, limit: int, order: Order, after: str | None

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from openresponses.store.base import Store
-from openresponses.store.conversations import StoredConversation
+from openresponses.store.conversations import KnownItem, StoredConversation
 
 
 def item(n: int) -> dict[str, Any]:
@@ -43,6 +43,17 @@ def test_adding_an_item_already_there_is_skipped(store: Store) -> None:
     added = store.add_conversation_items("alice", "conv_1", [item(1), item(2)])
     assert added == [item(2)]
     assert store.conversation_history("alice", "conv_1") == [item(1), item(2)]
+
+
+def test_adding_an_item_already_there_can_be_refused_adding_nothing(store: Store) -> None:
+    store.create_conversation(conversation(), [item(1)])
+    with pytest.raises(KnownItem) as caught:
+        store.add_conversation_items("alice", "conv_1", [item(2), item(1), item(3)],
+                                     refuse_known=True)
+    assert caught.value.item_id == "msg_1"
+    assert store.conversation_history("alice", "conv_1") == [item(1)]  # rolled back
+    assert store.add_conversation_items("alice", "conv_1", [item(2)], refuse_known=True) == [
+        item(2)]
 
 
 def test_items_page_both_ways_from_a_cursor(store: Store) -> None:
