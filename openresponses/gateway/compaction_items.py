@@ -63,10 +63,10 @@ def compaction_item(secret: bytes, summary: str, items: list[Item] | None = None
             "encrypted_content": seal(secret, summary, items)}
 
 
-def _invalid() -> InvalidRequest:
+def _invalid(param: str = "input") -> InvalidRequest:
     return InvalidRequest(
         "Invalid compaction item: its encrypted_content was not issued by this gateway or was "
-        "altered.", param="input", code="invalid_encrypted_content",
+        "altered.", param=param, code="invalid_encrypted_content",
     )
 
 
@@ -134,3 +134,18 @@ async def expand_context(storage: ActorRef[Any], items: list[Item], *, api: str)
         return items
     secret = await storage.ask(GetSecret(SECRET_NAME)) if any(map(is_ours, items)) else b""
     return expand(secret, items, api=api)
+
+
+async def check_sealed(storage: ActorRef[Any], items: list[Item], field: str) -> None:
+    """400 naming ``field[i].encrypted_content`` for a compaction item of ours that was
+    altered or forged: items stored for later turns (a conversation's) are checked as they
+    come, not when a turn reads them."""
+    if not any(map(is_ours, items)):
+        return
+    secret = await storage.ask(GetSecret(SECRET_NAME))
+    for i, item in enumerate(items):
+        if is_ours(item):
+            try:
+                unseal(secret, item["encrypted_content"])
+            except InvalidRequest:
+                raise _invalid(f"{field}[{i}].encrypted_content") from None

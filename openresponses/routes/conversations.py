@@ -15,6 +15,7 @@ from quart import Blueprint, Response, request
 
 from openresponses.auth import caller_from_headers
 from openresponses.errors import InvalidRequest, NotFound
+from openresponses.gateway.compaction_items import check_sealed
 from openresponses.gateway.run import Gateway
 from openresponses.gateway.storage_conversations import (
     AddConversationItems,
@@ -101,7 +102,9 @@ def conversations_blueprint(gateway: Gateway) -> Blueprint:
         record = StoredConversation(id=new_id("conv"), owner=caller.owner,
                                     created_at=int(gateway.clock()),
                                     metadata=v.metadata(data) or {})
-        await storage.ask(CreateConversation(record, _items(data, required=False)))
+        items = _items(data, required=False)
+        await check_sealed(storage, items, "items")
+        await storage.ask(CreateConversation(record, items))
         return json_response(resource(record))
 
     @bp.get("/v1/conversations/<conversation_id>")
@@ -133,6 +136,7 @@ def conversations_blueprint(gateway: Gateway) -> Blueprint:
     async def add_items(conversation_id: str) -> Response:
         caller = caller_from_headers()
         items = _items(_object(await json_body(limit)), required=True)
+        await check_sealed(storage, items, "items")
         try:
             added = await storage.ask(AddConversationItems(caller.owner, conversation_id, items,
                                                            refuse_known=True))

@@ -1,16 +1,21 @@
-"""An item id appears once per conversation: adding an item whose id the conversation (or the
-same request) already holds is a 400 naming it, and nothing of the request is added; a
-response whose input repeats a conversation's item id is refused before the model is called.
-Before, the repeated item was silently dropped, so the conversation lost the user's turn."""
+"""What a conversation accepts as items. An item id appears once per conversation: adding
+an item whose id the conversation (or the same request) already holds is a 400 naming it, and
+nothing of the request is added; a response whose input repeats a conversation's item id is
+refused before the model is called.
+Before, the repeated item was silently dropped, so the conversation lost the user's turn. A
+compaction item of this gateway's that was altered is refused as it is added: it used to be
+stored, and then every later turn of the conversation failed blaming its own input."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import openai
 import pytest
 import trio
 
+from tests.fakes.script import Script
 from tests.fakes.upstream import FakeUpstream
 
 
@@ -72,3 +77,28 @@ async def test_a_response_repeating_a_conversation_item_id_is_refused_before_the
                                conversation=conversation.id, input=[user("new", "msg_y")])
     assert answered.status == "completed"
     assert (await texts(client, conversation.id))[:2] == ["old", "new"]
+
+
+async def test_an_altered_compaction_item_is_refused_as_it_is_added(
+    client: openai.OpenAI, upstream: FakeUpstream
+) -> None:
+    upstream.queue(Script(text="The user likes trio."))
+    compacted = await in_thread(client.responses.compact, model="groq@m",
+                                input=[user("I like trio.")])
+    sealed = compacted.output[0].model_dump(exclude_none=True)
+    payload, mac = sealed["encrypted_content"].removeprefix("orc1.").split(".")
+    forged: Any = {**sealed, "id": "cmp_forged",
+                   "encrypted_content": f"orc1.{payload[::-1]}.{mac}"}
+    hello: Any = user("hi")
+    conversation = await in_thread(client.conversations.create, items=[sealed])
+    for add in (partial(client.conversations.create, items=[hello, forged]),
+                partial(client.conversations.items.create, conversation.id, items=[forged])):
+        with pytest.raises(openai.BadRequestError) as caught:
+            await in_thread(add)
+        error = caught.value.body
+        assert isinstance(error, dict)
+        assert error["code"] == "invalid_encrypted_content"
+        assert error["param"].endswith("].encrypted_content")
+    answered = await in_thread(client.responses.create, model="groq@m",
+                               conversation=conversation.id, input="go on")
+    assert answered.status == "completed"  # the genuine item was kept and reads fine
