@@ -6,6 +6,8 @@ limits); a refusal is the plain HTTP error. Then the client sends ``{"type":
 ``stream_id`` are ignored, ``background`` is refused) and receives the same event objects as
 SSE, one message each.
 
+- The key is checked again on each ``response.create``: one revoked, expired or narrowed since
+  the upgrade is refused from the next message (its error event), its new limits apply.
 - One response at a time: a ``response.create`` while one runs gets an error event; the
   connection stays usable.
 - Continuation: the connection remembers its last completed response (its whole context), so
@@ -30,7 +32,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import aclosing
+from functools import partial
 from typing import Any
 
 import attrs
@@ -99,11 +103,18 @@ async def _admit(gateway: Gateway, keys: KeyDirectory) -> Caller:
 
 
 class Connection:
-    """One accepted WebSocket: its caller, whether a response runs, its last response."""
+    """One accepted WebSocket: its caller, whether a response runs, its last response.
 
-    def __init__(self, gateway: Gateway, caller: Caller, session: RequestRecord) -> None:
+    ``reauthenticate`` gives the caller as its key stands now: each ``response.create`` asks
+    it, so a key revoked, expired, narrowed or given lower limits since the upgrade applies
+    from the next message, as it does over HTTP.
+    """
+
+    def __init__(self, gateway: Gateway, caller: Caller, session: RequestRecord,
+                 reauthenticate: Callable[[], Awaitable[Caller]]) -> None:
         self.gateway = gateway
         self.caller = caller
+        self._reauthenticate = reauthenticate
         self.session = session
         self.busy = False
         self.cached: Cached | None = None
@@ -167,6 +178,7 @@ class Connection:
                                      "use POST /v1/responses.", param="background")
             parsed = parse_create_response({**body, "stream": True})  # upstream streamed
             previous = parsed.previous_response_id
+            self.caller = await self._reauthenticate()
             authorize_model(self.gateway.config, self.caller, parsed.model)
             await check(self.gateway,
                         key_hits(self.gateway.config, self.caller.owner, self.caller.limits))
@@ -251,7 +263,8 @@ def websocket_blueprint(gateway: Gateway, keys: KeyDirectory) -> Blueprint:
                 return refusal
             await websocket.accept(headers={REQUEST_ID_HEADER: session.request_id})
             session.status = 101
-            connection = Connection(gateway, caller, session)
+            connection = Connection(gateway, caller, session,
+                                    partial(authenticate, gateway.config, keys, _bearer()))
             await connection.serve()
             return None
         finally:
