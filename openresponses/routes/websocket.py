@@ -57,6 +57,7 @@ from openresponses.observability.logs import (
 )
 from openresponses.render import error_response
 from openresponses.routes.admission import check, client_ip
+from openresponses.routes.common import check_depth
 from openresponses.schema.request import parse_create_response
 
 _IGNORED = ("type", "stream", "stream_options", "stream_id")
@@ -143,9 +144,13 @@ class Connection:
     async def _dispatch(self, raw: str | bytes, nursery: trio.Nursery) -> None:
         try:
             message = orjson.loads(raw)
+            check_depth(message)
         except orjson.JSONDecodeError:
             await self.send(ws_error(InvalidRequest("The message is not valid JSON.",
                                                     code="invalid_json")))
+            return
+        except InvalidRequest as too_deep:
+            await self.send(ws_error(too_deep))
             return
         stream_id = message.get("stream_id") if isinstance(message, dict) else None
         if not isinstance(message, dict) or message.get("type") != "response.create":
