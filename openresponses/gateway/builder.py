@@ -81,6 +81,11 @@ class ResponseBuilder(ServerItems):
             return self._event(type_, response=self.response)
         return self._event(type_, response=snapshot(self.response))
 
+    def rewind(self) -> None:
+        """Number the next events from 0 again: those built so far were never sent (a run
+        the upstream refused before it started)."""
+        self._seq = 0
+
     def start(self) -> list[Event]:
         """``response.created`` then ``response.in_progress`` (none when quiet)."""
         if self.quiet:

@@ -93,6 +93,7 @@ class Turn:
     def fail_before_start(self, error: GatewayError) -> list[Event]:
         """The events of a response that failed before it started: created, then failed."""
         builder = self.run.builder
+        builder.rewind()  # the run built its opening events before the upstream refused
         return builder.start() + builder.fail(error)
 
     def snapshot(self) -> dict[str, Any]:

@@ -129,6 +129,22 @@ async def test_an_upstream_refusal_fails_the_background_response(
     assert body["error"]["message"]
 
 
+async def test_a_refused_background_stream_numbers_its_events_from_zero(
+    gateway_url: str, upstream: FakeUpstream
+) -> None:
+    """They started at 2: the run had numbered its opening events before the refusal."""
+    upstream.queue(ErrorReply(500, {"error": {"message": "boom", "type": "server_error"}}))
+    events = await stream_events(gateway_url, {"model": "groq@m", "input": "go",
+                                               "background": True})
+    assert [e["type"] for e in events] == [
+        "response.created", "response.in_progress", "error", "response.failed"]
+    check_stream(events)  # sequence numbers 0..n-1
+    async with httpx2.AsyncClient(timeout=10) as http:
+        replayed = await http.get(f"{gateway_url}/responses/{events[0]['response']['id']}",
+                                  params={"stream": "true"}, headers=AUTH)
+    assert parse_sse(replayed.content) == events
+
+
 async def test_what_cannot_be_backgrounded_or_cancelled_is_refused(
     client: openai.OpenAI, gateway_url: str
 ) -> None:
