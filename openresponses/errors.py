@@ -71,6 +71,20 @@ class PreviousResponseNotFound(InvalidRequest):
         )
 
 
+class PreviousResponseUnfinished(InvalidRequest):
+    """The previous response is a background one still queued or running: its output is not
+    known yet, so a turn after it would see a different history than the next one."""
+
+    code = "previous_response_in_progress"
+
+    def __init__(self, response_id: str, status: str) -> None:
+        super().__init__(
+            f"Previous response with id '{shown(response_id)}' is {status.replace('_', ' ')}; "
+            "wait for it to finish before continuing from it.",
+            param="previous_response_id",
+        )
+
+
 class AuthenticationFailed(GatewayError):
     status = 401
     type = "authentication_error"

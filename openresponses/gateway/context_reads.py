@@ -28,6 +28,7 @@ from typing import Protocol, TypeVar
 
 import trio
 
+from openresponses.errors import PreviousResponseUnfinished
 from openresponses.gateway.chain_cache import ChainCache, History, chain_context, extend
 from openresponses.schema.model_call import Item
 from openresponses.store.base import Store
@@ -66,6 +67,9 @@ async def read_context(
         return None
     chains.seen(found.deletions)
     tip = found.record
+    status = tip.response.get("status")
+    if status in ("queued", "in_progress"):  # a background response still running
+        raise PreviousResponseUnfinished(response_id, status)
     parent_id = tip.previous_response_id
     parent = chains.get(owner, parent_id) if parent_id is not None else None
     if parent is not None:

@@ -145,6 +145,32 @@ async def test_a_refused_background_stream_numbers_its_events_from_zero(
     assert parse_sse(replayed.content) == events
 
 
+async def test_a_background_response_is_continued_only_once_it_has_finished(
+    client: openai.OpenAI, upstream: FakeUpstream
+) -> None:
+    """A turn after a running response used to see its input without its output, and the
+    next turn both: two histories of one chain."""
+    upstream.hold = trio.Event()
+    upstream.queue(Script(text="PINEAPPLE", chunks=2), Script(text="next"))
+    created = await in_thread(client.responses.create, model="groq@m", input="the word?",
+                              background=True)
+    await poll(lambda: client.responses.retrieve(created.id),
+               lambda r: r.status == "in_progress")
+    with pytest.raises(openai.BadRequestError) as caught:
+        await in_thread(client.responses.create, model="groq@m", input="go on",
+                        previous_response_id=created.id)
+    error = caught.value.body
+    assert isinstance(error, dict)
+    assert (error["code"], error["param"]) == ("previous_response_in_progress",
+                                               "previous_response_id")
+    upstream.hold.set()
+    await poll(lambda: client.responses.retrieve(created.id), lambda r: r.status == "completed")
+    continued = await in_thread(client.responses.create, model="groq@m", input="go on",
+                                previous_response_id=created.id)
+    assert continued.status == "completed"
+    assert "PINEAPPLE" in [m.get("content") for m in upstream.last().body["messages"]]
+
+
 async def test_what_cannot_be_backgrounded_or_cancelled_is_refused(
     client: openai.OpenAI, gateway_url: str
 ) -> None:
