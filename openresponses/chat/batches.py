@@ -24,12 +24,15 @@ T = TypeVar("T")
 
 
 class RelayedStream:
-    """A passthrough stream: upstream bytes to relabelled chunks, folded for storing."""
+    """A passthrough stream: upstream bytes to relabelled chunks, folded for storing (and
+    for the usage charged). With ``hide_usage`` (the client did not ask for it, the gateway
+    did: ``passthrough.upstream_body``) no chunk's usage is relayed, as OpenAI sends none."""
 
-    def __init__(self, completion_id: str, model: str) -> None:
+    def __init__(self, completion_id: str, model: str, *, hide_usage: bool = False) -> None:
         self.relay = passthrough.ChunkRelay(completion_id, model)
         self.folded = ChunkAccumulator()
         self.decoder = SSEDecoder()
+        self.hide_usage = hide_usage
 
     def feed(self, piece: Any) -> Iterator[JSON]:
         """The chunks of one upstream read (raises, after the ones before it, on a bad one)."""
@@ -48,6 +51,10 @@ class RelayedStream:
         for sse in events:
             if (chunk := self.relay.feed(sse.event, sse.data)) is not None:
                 self.folded.add(chunk)
+                if self.hide_usage and "usage" in chunk:  # the client did not ask for it
+                    if not chunk.get("choices"):
+                        continue  # the usage chunk
+                    chunk = {k: val for k, val in chunk.items() if k != "usage"}
                 yield chunk
 
 

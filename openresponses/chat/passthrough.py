@@ -1,8 +1,9 @@
 """Passthrough to OpenAI-compatible providers: the request as sent, the answer as received,
 with our completion id and the client's model name (pure; the I/O is the provider pool's).
 
-The body goes upstream unchanged except ``model`` (prefix stripped) and ``store`` /
-``metadata``, which are this gateway's business. Each relayed chunk keeps every field the
+The body goes upstream unchanged except ``model`` (prefix stripped), ``store`` /
+``metadata``, which are this gateway's business, and a stream's ``include_usage`` (always on
+upstream; the usage reaches the client only if it asked). Each relayed chunk keeps every field the
 provider sent (usage, ``x_groq``, ``obfuscation``...) but ``id`` and ``model``. An in-band error
 (Groq's ``event: error``, an ``{"error": ...}`` chunk) is raised mapped, like any upstream error.
 
@@ -31,9 +32,15 @@ _NOT_NULL = ("tool_calls", "function_call", "annotations")
 
 
 def upstream_body(request: ChatRequest, model: str) -> JSON:
-    """The body sent upstream: the client's, with the upstream model name."""
+    """The body sent upstream: the client's, with the upstream model name. A stream always
+    asks for its usage (``include_usage``): the tokens are charged to the key's limit and
+    logged; ``RelayedStream`` hides the usage from a client that did not ask for it."""
     body = {k: val for k, val in request.raw.items() if k not in _OURS}
     body["model"] = model
+    if request.stream and not request.include_usage:
+        options = body.get("stream_options")
+        body["stream_options"] = {**(options if isinstance(options, dict) else {}),
+                                  "include_usage": True}
     return body
 
 

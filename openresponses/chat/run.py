@@ -11,7 +11,8 @@ target on the same failures as ``/v1/responses``, before any output.
 error before any output is a plain HTTP error; after that a failure ends the stream with an
 ``{"error": ...}`` frame and no ``[DONE]``. With ``store: true`` the completion is saved before
 ``[DONE]`` (or before the non-stream body is returned). Tokens used are charged to the caller's
-tokens-per-minute limit, if any.
+tokens-per-minute limit, if any; a stream the client left midway is charged what it had read
+and written (its usage if it came, else an estimate).
 
 Cancellation: closing or cancelling ``frames()`` (a client disconnect) cancels the upstream
 call; nothing is stored for an abandoned or failed completion.
@@ -20,7 +21,7 @@ call; nothing is stored for an abandoned or failed completion.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager
 from typing import Any
 
@@ -42,6 +43,7 @@ from openresponses.gateway.rate_limiter import charge_tokens
 from openresponses.gateway.resilience import falls_back
 from openresponses.gateway.run import Gateway, as_gateway_error, resolve_targets
 from openresponses.gateway.storage_chat import SaveChatCompletion
+from openresponses.gateway.token_count import estimate_tokens
 from openresponses.gateway.turn_source import answered, turn_events
 from openresponses.observability.observer import Watched
 
@@ -75,6 +77,8 @@ class ChatRun:
         self.targets = [self._target(p, m) for p, m in resolve_targets(gateway, request.model)]
         self.id = completion_id()
         self.created = int(gateway.clock())
+        self._progress: Callable[[], JSON] | None = None  # the completion so far (streams)
+        self._charged = False
 
     def _target(self, provider: str, model: str) -> _Target:
         family = self.gateway.config.providers[provider].api
@@ -135,6 +139,7 @@ class ChatRun:
     async def _finished(self, completion: JSON, usage: Any) -> None:
         """Charge the tokens used, then store the completion when asked (returns once
         durable)."""
+        self._charged = True
         charge_tokens(self.gateway.limiter, self.caller.owner, self.caller.limits, usage)
         if self.request.store:
             record = completion_record(self.caller.owner, self.request, completion,
@@ -188,12 +193,33 @@ class ChatRun:
         async with self._upstream() as (target, items):
             source = (self._relayed(items) if target.translated is None
                       else self._translated(items))
-            async with aclosing(source) as batches:
-                async for batch in batches:
-                    yield batch
+            try:
+                async with aclosing(source) as batches:
+                    async for batch in batches:
+                        yield batch
+            except BaseException as exc:
+                if not isinstance(exc, Exception):  # GeneratorExit or Cancelled: abandoned
+                    self._charge_abandoned()
+                raise
+
+    def _charge_abandoned(self) -> None:
+        """Charge a stream its client left: the upstream bills what it read and wrote so far
+        all the same (its usage if it came, else estimated, characters / 4)."""
+        if self._charged or self._progress is None:
+            return
+        so_far = self._progress()
+        usage = so_far.get("usage")
+        if not isinstance(usage, dict):
+            written = [c["message"] for c in so_far["choices"]]
+            usage = {"total_tokens": estimate_tokens(self.request.messages)
+                     + estimate_tokens(written)}
+        self._charged = True
+        charge_tokens(self.gateway.limiter, self.caller.owner, self.caller.limits, usage)
 
     async def _relayed(self, pieces: Watched[Any]) -> AsyncGenerator[list[JSON], None]:
-        relay = RelayedStream(self.id, self.request.model)
+        relay = RelayedStream(self.id, self.request.model,
+                              hide_usage=not self.request.include_usage)
+        self._progress = relay.folded.completion
         async with aclosing(batched(pieces, relay.feed)) as batches:
             async for batch in batches:
                 yield batch
@@ -207,6 +233,7 @@ class ChatRun:
 
     async def _translated(self, events: Watched[Any]) -> AsyncGenerator[list[JSON], None]:
         builder = self._builder()
+        self._progress = builder.completion
         async with aclosing(batched(events, builder.feed, builder.start())) as batches:
             async for batch in batches:
                 yield batch

@@ -338,21 +338,31 @@ def metered(
     owner: str,
     limits: KeyLimits | None,
     run: _Run,
+    spent: Callable[[], int],
 ) -> AsyncGenerator[list[dict[str, Any]], None]:
     """``run.events()``; for a key with a tokens-per-minute limit, wrapped so that the
-    response's tokens are charged once the run ends (completed or failed)."""
+    response's tokens are charged once the run ends (completed or failed), or ``spent()``
+    (an estimate of the tokens sent and made so far) if it is closed or cancelled first."""
     if limiter is None or limits is None or not limits.tokens_per_minute:
         return run.events()
-    return _metered(limiter, owner, limits, run)
+    return _metered(limiter, owner, limits, run, spent)
 
 
 async def _metered(
-    limiter: ActorRef[LimiterMessage], owner: str, limits: KeyLimits, run: _Run
+    limiter: ActorRef[LimiterMessage], owner: str, limits: KeyLimits, run: _Run,
+    spent: Callable[[], int],
 ) -> AsyncGenerator[list[dict[str, Any]], None]:
-    """Closing it closes the run (a client that went away is not charged)."""
-    async with aclosing(run.events()) as batches:
-        async for batch in batches:
-            yield batch
+    """Closing it closes the run. A client that went away mid-run is charged ``spent()``:
+    the upstream bills what it read and wrote all the same (else hanging up just before the
+    end would dodge the limit)."""
+    try:
+        async with aclosing(run.events()) as batches:
+            async for batch in batches:
+                yield batch
+    except BaseException as exc:
+        if not isinstance(exc, Exception):  # GeneratorExit or Cancelled: abandoned
+            charge_tokens(limiter, owner, limits, {"total_tokens": spent()})
+        raise
     charge_tokens(limiter, owner, limits, run.response.get("usage"))
 
 

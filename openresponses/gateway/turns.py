@@ -28,6 +28,7 @@ from openresponses.gateway.rate_limiter import metered
 from openresponses.gateway.response_object import usage_of
 from openresponses.gateway.run import Gateway, ResponseRun, load_history
 from openresponses.gateway.storage_conversations import AddConversationItems, LoadConversation
+from openresponses.gateway.token_count import estimate_tokens
 from openresponses.schema.items import check_unique_ids
 from openresponses.schema.model_call import Item
 from openresponses.schema.request import CreateResponse
@@ -99,6 +100,12 @@ class Turn:
     def snapshot(self) -> dict[str, Any]:
         return copy.deepcopy(self.response)
 
+    def _spent(self) -> int:
+        """The tokens read and written so far, estimated (characters / 4): what a run its
+        client abandoned is charged (``metered``)."""
+        read = estimate_tokens([*self.history, *self.request.input], self.request.instructions)
+        return read + estimate_tokens(self.response["output"])
+
     async def events(self) -> AsyncGenerator[list[Event], None]:
         """The run's event batches (see the module docstring). Cancellation: as the run's."""
         if self.request.compact_threshold is not None:
@@ -109,7 +116,8 @@ class Turn:
                 self.run.lead_items = [item]
                 # The summarizing call's tokens are the response's too (usage, token limits).
                 self.run.builder.feed(usage_of(usage))
-        batches = metered(self.gateway.limiter, self.caller.owner, self.caller.limits, self.run)
+        batches = metered(self.gateway.limiter, self.caller.owner, self.caller.limits, self.run,
+                          self._spent)
         async with aclosing(batches) as stream:
             async for batch in stream:
                 if self.request.conversation is not None and _final(batch):

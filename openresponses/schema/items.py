@@ -122,9 +122,10 @@ def check_unique_ids(items: list[Item], field: str, known: Collection[str] = ())
     item of it and one of ``known`` (a conversation's): each is stored and listed by its id."""
     if not known and len({item["id"] for item in items}) == len(items):
         return
-    seen = set(known)
+    seen: set[str] = set()
     for i, item in enumerate(items):
-        if item["id"] in seen and item.get("type") != "item_reference":  # names one: fine
+        taken = item["id"] in known and item.get("type") != "item_reference"  # names it
+        if taken or item["id"] in seen:
             raise duplicate_item(item["id"], f"{field}[{i}]")
         seen.add(item["id"])
 

@@ -42,9 +42,9 @@ async def test_relayed_streams_are_the_recorded_ones_but_id_and_model(
         transcript = load(name)
         upstream.queue(RawReply(transcript.body, "text/event-stream"))
         model = model_of(transcript)
-        chunks, done = await stream_chat(gateway_url, {
+        chunks, done = await stream_chat(gateway_url, {  # as recorded: usage asked for
             "model": model, "messages": [{"role": "user", "content": "replay"}],
-            "stream": True})
+            "stream": True, "stream_options": {"include_usage": True}})
         assert done, name
         ours = chunks[0]["id"]
         assert ours.startswith("chatcmpl-"), name

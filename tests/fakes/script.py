@@ -73,7 +73,9 @@ def chat_body(script: Script, model: str) -> dict[str, Any]:
             "usage": _chat_usage(script)}
 
 
-def chat_stream(script: Script, model: str) -> list[bytes]:
+def chat_stream(script: Script, model: str, *, include_usage: bool = True) -> list[bytes]:
+    """The SSE events of a streamed chat completion; the usage chunk only with
+    ``include_usage`` (``stream_options.include_usage``, as OpenAI)."""
     base = {"id": "chatcmpl-fake123", "object": "chat.completion.chunk", "created": 1700000000,
             "model": model}
 
@@ -91,7 +93,8 @@ def chat_stream(script: Script, model: str) -> list[bytes]:
         for piece in split(call.arguments, 3):
             out.append(chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}))
     out.append(chunk({}, _chat_finish(script)))
-    out.append(sse({**base, "choices": [], "usage": _chat_usage(script)}))
+    if include_usage:
+        out.append(sse({**base, "choices": [], "usage": _chat_usage(script)}))
     out.append(b"data: [DONE]\n\n")
     return out
 

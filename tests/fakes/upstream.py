@@ -70,6 +70,11 @@ class Received:
     body: dict[str, Any]
 
 
+def _asks_usage(body: dict[str, Any]) -> bool:
+    options = body.get("stream_options")
+    return isinstance(options, dict) and options.get("include_usage") is True
+
+
 @attrs.define
 class FakeUpstream:
     """Serves queued replies; with none queued it answers the default ``Script``."""
@@ -127,7 +132,9 @@ class FakeUpstream:
             if not body.get("stream"):
                 return Response(json.dumps(make_body(reply, body["model"])),
                                 content_type="application/json")
-            response = Response(self._stream(make_stream(reply, body["model"]), reply.delay),
+            pieces = (chat_stream(reply, body["model"], include_usage=_asks_usage(body))
+                      if fmt == "chat" else make_stream(reply, body["model"]))
+            response = Response(self._stream(pieces, reply.delay),
                                 content_type="text/event-stream")
             response.timeout = None
             return response
