@@ -46,12 +46,12 @@ def completion_record(
     owner: str, request: ChatRequest, completion: JSON, created: int
 ) -> StoredChatCompletion:
     """What ``store: true`` saves: the completion as sent, the request messages, metadata.
-    ``created`` stands in for a ``created`` the upstream did not send."""
+    ``created`` (the gateway's clock when the request came) orders the listing: an upstream's
+    ``created`` may come from another clock, or be a constant."""
     completion_id = str(completion["id"])
-    stamp = completion.get("created")
     return StoredChatCompletion(
         id=completion_id, owner=owner, model=request.model,
-        created_at=stamp if isinstance(stamp, int) else created,
+        created_at=created,
         metadata=dict(request.metadata),
         completion=completion,
         messages=[stored_message(completion_id, i, m) for i, m in enumerate(request.messages)],

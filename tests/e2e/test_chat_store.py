@@ -110,6 +110,18 @@ async def test_list_filters_by_metadata_and_pages(client: openai.OpenAI) -> None
     assert every == ids  # the SDK's auto-paging follows ``after``
 
 
+async def test_the_list_is_in_the_order_the_gateway_took_them(client: openai.OpenAI) -> None:
+    """Passthrough bodies keep the upstream's ``created`` (the fake's is 1700000000); the list
+    used to sort by it, putting every passthrough completion before the translated ones."""
+    ids = []
+    for model in ("claude@c", "groq@m", "claude@c", "groq@m"):
+        created = await in_thread(client.chat.completions.create, model=model, store=True,
+                                  messages=[{"role": "user", "content": "hi"}])
+        ids.append(created.id)
+    listed = await in_thread(lambda: list(client.chat.completions.list(order="asc")))
+    assert [c.id for c in listed] == ids
+
+
 async def test_messages_page_with_after_and_limit(client: openai.OpenAI) -> None:
     messages: Any = [{"role": "user", "content": f"m{n}"} for n in range(4)]
     created = await in_thread(client.chat.completions.create, model="claude@c",
