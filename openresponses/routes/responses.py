@@ -93,8 +93,10 @@ def responses_blueprint(gateway: Gateway) -> Blueprint:
         ))
         if page is None:
             raise _not_found(response_id)
-        return json_response({"object": "list", "data": page.data, "first_id": page.first_id,
-                              "last_id": page.last_id, "has_more": page.has_more})
+        # ``ResponseItemList`` types the ids as strings: an empty page has "" (as OpenAI).
+        return json_response({"object": "list", "data": page.data,
+                              "first_id": page.first_id or "", "last_id": page.last_id or "",
+                              "has_more": page.has_more})
 
 
     return bp

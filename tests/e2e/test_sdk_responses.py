@@ -13,7 +13,7 @@ import trio
 from tests.e2e.sse_client import stream_events
 from tests.fakes.script import Script, ToolCall
 from tests.fakes.upstream import FakeUpstream
-from tests.spec import check_response, check_stream
+from tests.spec import check, check_response, check_stream
 
 
 async def in_thread(fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -100,6 +100,11 @@ async def test_retrieve_and_input_items_after_create(client: openai.OpenAI) -> N
     asc = await in_thread(client.responses.input_items.list, created.id, order="asc", limit=1)
     assert [i.content[0].text for i in asc.data] == ["first"]
     assert asc.has_more
+    past = await in_thread(client.responses.input_items.with_raw_response.list, created.id,
+                           order="asc", after=items.data[0].id)
+    body = json.loads(past.text)
+    check("openai", "ResponseItemList", body)  # its ids are strings, "" on an empty page
+    assert (body["data"], body["first_id"], body["last_id"]) == ([], "", "")
 
 
 async def test_previous_response_id_sends_the_whole_chain(
