@@ -159,7 +159,7 @@ def conversations_blueprint(gateway: Gateway) -> Blueprint:
             raise conversation_not_found(conversation_id)
         return json_response(_item_list(page.data, page.has_more, page.first_id, page.last_id))
 
-    @bp.get("/v1/conversations/<conversation_id>/items/<item_id>")
+    @bp.get("/v1/conversations/<conversation_id>/items/<path:item_id>")  # ids may hold "/"
     async def get_item(conversation_id: str, item_id: str) -> Response:
         caller = caller_from_headers()
         item = await storage.ask(GetConversationItem(caller.owner, conversation_id, item_id))
@@ -168,7 +168,7 @@ def conversations_blueprint(gateway: Gateway) -> Blueprint:
             raise NotFound(f"Item with id '{item_id}' not found.", param="item_id")
         return json_response(item)
 
-    @bp.delete("/v1/conversations/<conversation_id>/items/<item_id>")
+    @bp.delete("/v1/conversations/<conversation_id>/items/<path:item_id>")
     async def delete_item(conversation_id: str, item_id: str) -> Response:
         caller = caller_from_headers()
         deleted = await storage.ask(DeleteConversationItem(caller.owner, conversation_id,

@@ -102,3 +102,16 @@ async def test_an_altered_compaction_item_is_refused_as_it_is_added(
     answered = await in_thread(client.responses.create, model="groq@m",
                                conversation=conversation.id, input="go on")
     assert answered.status == "completed"  # the genuine item was kept and reads fine
+
+
+async def test_an_item_whose_id_holds_a_slash_can_be_fetched_and_deleted(
+    client: openai.OpenAI
+) -> None:
+    conversation = await in_thread(client.conversations.create,
+                                   items=[user("odd", "msg/with/slashes")])
+    fetched = await in_thread(client.conversations.items.retrieve, "msg/with/slashes",
+                              conversation_id=conversation.id)
+    assert fetched.id == "msg/with/slashes"
+    await in_thread(client.conversations.items.delete, "msg/with/slashes",
+                    conversation_id=conversation.id)
+    assert await texts(client, conversation.id) == []
