@@ -32,6 +32,19 @@ class BackgroundJob:
     heartbeat_at: float  # wall-clock seconds
 
 
+def failure_events(response: dict[str, Any], error: dict[str, Any], after: int) -> list[Event]:
+    """The ``error`` and ``response.failed`` events that end the recorded stream of a response
+    failed by the reaper (numbered from ``after + 1``), so a replay of it ends as a live stream
+    would have (``gateway.response_object.error_event`` has the same two shapes)."""
+    code, message = error.get("code") or "server_error", error.get("message") or ""
+    return [
+        {"type": "error", "sequence_number": after + 1, "code": code, "message": message,
+         "param": None, "error": {"type": "server_error", "code": code, "message": message,
+                                  "param": None}},
+        {"type": "response.failed", "sequence_number": after + 2, "response": response},
+    ]
+
+
 class BackgroundStore(Protocol):
     """The background methods of a ``Store``; blocking, called from worker threads."""
 
@@ -65,7 +78,8 @@ class BackgroundStore(Protocol):
                   runners: Sequence[str] = ()) -> list[str]:
         """Fail the responses of jobs whose heartbeat is older than ``stale_before``, or whose
         runner is one of ``runners`` (status ``failed`` with ``error``, if still queued or in
-        progress) and forget the jobs; the ids of the responses failed."""
+        progress, their recorded events ended by ``failure_events``) and forget the jobs; the
+        ids of the responses failed."""
         ...
 
     def secret(self, name: str) -> bytes:

@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from openresponses.store.background import BackgroundJob, Event
+from openresponses.store.background import BackgroundJob, Event, failure_events
 from openresponses.store.postgres_pool import Connection
 
 EVENTS_MIGRATION: tuple[str, ...] = (
@@ -58,11 +58,13 @@ WHERE heartbeat_at < %s OR runner = ANY(%s)
 ORDER BY response_id FOR UPDATE SKIP LOCKED
 """
 _SECRET = "SELECT value FROM gateway_secrets WHERE name = %s"
-# Fails the response only while it is unfinished; returns its id if it did.
+# Fails the response only while it is unfinished; returns it (and its last event's number)
+# if it did.
 _FAIL = """
 UPDATE responses SET body = body || jsonb_build_object('status', 'failed', 'error', %s::jsonb)
 WHERE id = %s AND owner = %s AND body ->> 'status' IN ('queued', 'in_progress')
-RETURNING id
+RETURNING body, (SELECT COALESCE(MAX(seq), -1) FROM response_events
+                 WHERE response_id = responses.id)
 """
 
 
@@ -122,7 +124,11 @@ class PostgresEvents:
         with self._transaction() as conn:
             stale = conn.execute(_STALE, (stale_before, list(runners))).fetchall()
             for response_id, owner in stale:
-                if conn.execute(_FAIL, (Jsonb(error), response_id, owner)).fetchone():
+                row = conn.execute(_FAIL, (Jsonb(error), response_id, owner)).fetchone()
+                if row is not None:
+                    events = failure_events(row[0], error, row[1])
+                    conn.execute(_APPEND, (response_id, [e["sequence_number"] for e in events],
+                                           [Jsonb(e) for e in events]))
                     failed.append(response_id)
             if stale:
                 conn.execute("DELETE FROM background_jobs WHERE response_id = ANY(%s)",

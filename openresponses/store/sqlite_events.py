@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from openresponses.store.background import BackgroundJob, Event
+from openresponses.store.background import BackgroundJob, Event, failure_events
 
 # Gap-tolerant (IF NOT EXISTS): correct whichever schema version ends up applying it.
 EVENTS_MIGRATION: tuple[str, ...] = (
@@ -136,4 +136,10 @@ def _fail(conn: sqlite3.Connection, response_id: str, owner: str, error: dict[st
     response.update(status="failed", error=error)
     conn.execute("UPDATE responses SET body = ? WHERE id = ?",
                  (orjson.dumps(response), response_id))
+    (last,) = conn.execute("SELECT COALESCE(MAX(seq), -1) FROM response_events "
+                           "WHERE response_id = ?", (response_id,)).fetchone()
+    conn.executemany(
+        "INSERT INTO response_events (response_id, seq, body) VALUES (?, ?, ?)",
+        [(response_id, e["sequence_number"], orjson.dumps(e))
+         for e in failure_events(response, error, last)])
     return True

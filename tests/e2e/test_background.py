@@ -222,9 +222,14 @@ async def test_responses_left_by_a_dead_process_are_failed_at_start(
     store.close()
     async with gateway_on(upstream, tmp_path) as client:
         fetched = await in_thread(client.responses.retrieve, "resp_orphan")
+        async with httpx2.AsyncClient(timeout=10) as http:
+            replay = await http.get(f"{client.base_url}responses/resp_orphan",
+                                    params={"stream": "true"}, headers=AUTH)
+    replayed = [event["type"] for event in parse_sse(replay.content)]
     assert fetched.status == "failed"
     assert fetched.error is not None
     assert "gateway stopped" in fetched.error.message
+    assert replayed == ["error", "response.failed"]  # the replay ends (it stopped short)
 
 
 async def test_responses_of_a_dead_process_on_this_host_are_failed_at_once(

@@ -79,3 +79,23 @@ def test_a_secret_is_made_once_and_kept(store: Store) -> None:
     assert len(first) == 32
     assert store.secret("compaction") == first
     assert store.secret("other") != first
+
+
+def test_a_reaped_response_s_recorded_stream_ends_with_its_failure(store: Store) -> None:
+    save(store, "resp_old", "in_progress")
+    store.append_events("resp_old", [event(0), event(1)])
+    save(store, "resp_queued", "queued")
+    store.track_job(job("resp_old", 100.0))
+    store.track_job(job("resp_queued", 100.0))
+    assert sorted(store.reap_jobs(200.0, ERROR)) == ["resp_old", "resp_queued"]
+    replay = store.response_events("alice", "resp_old", after=-1)
+    assert replay is not None
+    assert [e["type"] for e in replay] == [event(0)["type"], event(1)["type"], "error",
+                                           "response.failed"]
+    assert [e["sequence_number"] for e in replay] == [0, 1, 2, 3]
+    assert (replay[2]["code"], replay[2]["message"]) == (ERROR["code"], ERROR["message"])
+    assert replay[3]["response"]["status"] == "failed"
+    assert replay[3]["response"]["error"] == ERROR
+    queued = store.response_events("alice", "resp_queued", after=-1)
+    assert queued is not None
+    assert [e["sequence_number"] for e in queued] == [0, 1]
