@@ -99,6 +99,8 @@ def hypercorn_config(
     hc.backlog = 4096  # bursts of new connections queue in the kernel, not as refusals
     hc.accesslog = None
     hc.errorlog = logging.getLogger("hypercorn.error")
+    # A WebSocket message may be as big as an HTTP body (hypercorn's default is 16 MiB).
+    hc.websocket_max_message_size = config.max_body_bytes
     return hc
 
 

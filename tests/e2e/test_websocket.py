@@ -147,6 +147,14 @@ async def test_a_message_that_is_not_response_create_gets_an_error(gateway_url: 
         check_ws_error(await next_event(ws), "invalid_json")
 
 
+async def test_a_message_as_big_as_an_http_body_is_read(gateway_url: str) -> None:
+    """Hypercorn's own limit (16 MiB) closed the socket (1009) below the gateway's 32 MiB."""
+    async with connect(ws_url(gateway_url), extra_headers=AUTH,
+                       max_message_size=64 * 2**20) as ws:
+        await ws.send_message("x" * (20 * 2**20))  # not JSON: answered, not cut off
+        check_ws_error(await next_event(ws), "invalid_json")
+
+
 @pytest.mark.parametrize("gateway_extra_env", [{"OPENRESPONSES_WEBSOCKET_MAX_SECONDS": "0.3"}])
 async def test_a_connection_is_closed_at_its_time_limit(gateway_url: str) -> None:
     async with connect(ws_url(gateway_url), extra_headers=AUTH) as ws:
