@@ -121,6 +121,19 @@ def authorize_model(config: Config, caller: Caller, model: str) -> None:
 
 
 def _allows(config: Config, allowed: tuple[str, ...], model: str) -> bool:
-    prefix, sep, _ = model.partition("@")
+    """A provider named by an alias (``claude`` for ``anthropic``) is the same provider, in
+    the model and in a glob: ``claude@*`` allows ``anthropic@x`` and the reverse."""
+    prefix, sep, rest = model.partition("@")
     provider = config.provider(prefix) if sep else None
-    return model_allowed(allowed, model, provider.name if provider else None)
+    if provider is None:
+        return model_allowed(allowed, model)
+    globs = (*allowed, *(_canonical(config, glob) for glob in allowed))
+    return (model_allowed(globs, model, provider.name)
+            or model_allowed(globs, f"{provider.name}@{rest}", provider.name))
+
+
+def _canonical(config: Config, glob: str) -> str:
+    """``glob`` with its provider alias replaced by the provider's name."""
+    prefix, sep, rest = glob.partition("@")
+    provider = config.provider(prefix) if sep else None
+    return f"{provider.name}@{rest}" if provider is not None else glob

@@ -103,6 +103,21 @@ async def test_a_model_outside_the_keys_globs_is_403(
     assert allowed.status_code == 200, allowed.text
 
 
+async def test_a_glob_naming_a_provider_by_its_alias_covers_both_names(
+    gateway_url: str
+) -> None:
+    """``claude@*`` used to allow ``claude@x`` only: ``anthropic@x`` was a 403, and the model
+    list (whose ids use the provider's name) was empty."""
+    key = (await create_key(gateway_url, allowed=["claude@*"]))["key"]
+    answer = await create_response(gateway_url, key, model="anthropic@claude-sonnet-4-5")
+    assert answer.status_code == 200, answer.text
+    listed = await call("GET", f"{gateway_url}/models", key)
+    assert "anthropic@fake-model-a" in [m["id"] for m in listed.json()["data"]]
+    assert all(m["id"].startswith("anthropic@") for m in listed.json()["data"])
+    one = await call("GET", f"{gateway_url}/models/claude@fake-model-a", key)
+    assert one.status_code == 200, one.text
+
+
 async def test_the_admin_api_wants_the_admin_key(gateway_url: str) -> None:
     for token in (None, "wrong-admin-key"):
         response = await call("GET", f"{gateway_url}/admin/keys", token)

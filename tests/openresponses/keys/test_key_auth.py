@@ -76,6 +76,10 @@ def test_a_key_without_globs_may_use_any_model() -> None:
         (("groq@*",), "groq@llama", True),
         (("groq@*",), "openai@gpt-4o", False),
         (("anthropic",), "claude@claude-sonnet-4-5", True),  # a provider glob, alias resolved
+        (("claude@*",), "anthropic@claude-sonnet-4-5", True),  # one provider, two names
+        (("anthropic@claude-*",), "claude@claude-sonnet-4-5", True),
+        (("claude@claude-*",), "anthropic@opus", False),
+        (("claude@*",), "groq@llama", False),
         (("fast",), "fast", True),  # an alias by name
         (("groq@*", "openai@*"), "fast", True),  # every target allowed
         (("groq@*",), "fast", False),  # one target is not
