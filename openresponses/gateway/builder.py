@@ -183,6 +183,7 @@ class ResponseBuilder(ServerItems):
         for open_item in list(self._open.values()):
             events += self._close(open_item, "incomplete")
         self._open.clear()
+        events += self.fail_server_items()  # the model's are closed: the rest are the tools'
         self.response["status"] = "failed"
         self.response["error"] = response_error(error)
         self.response["usage"] = usage_object(self._usage) if self._usage else None

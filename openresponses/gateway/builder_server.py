@@ -55,6 +55,15 @@ class ServerItems:
                                   item=dict(final)))
         return events
 
+    def fail_server_items(self) -> list[Event]:
+        """Finish ``failed`` the server tool items still in progress (the response failed
+        while they ran): a stored response keeps no item ``in_progress``."""
+        events: list[Event] = []
+        for index, item in enumerate(self.response["output"]):
+            if item.get("status") == "in_progress":
+                events += self.server_item_done(index, {"status": "failed"}, ())
+        return events
+
     def add_items(self, items: Sequence[dict[str, Any]], *, keep_ids: bool = False
                   ) -> list[Event]:
         """Add finished items (ids minted unless ``keep_ids``) with their added/done events."""

@@ -9,6 +9,7 @@ go on. A cancelled asker (client gone) cancels the call.
 from __future__ import annotations
 
 import json
+import logging
 from typing import TYPE_CHECKING, Any, assert_never
 
 import attrs
@@ -43,10 +44,14 @@ class ListMcpTools(Ask[list[dict[str, Any]]]):
 ToolMessage = RunTool | ListMcpTools
 
 
+logger = logging.getLogger("openresponses.tools")
+
 def _arguments(call: ToolCallRequest) -> dict[str, Any]:
+    """The call's arguments as an object; {} for anything else (the tool then says what it
+    lacks). RecursionError: nested past what the parser takes."""
     try:
         parsed = json.loads(call.arguments or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return parsed if isinstance(parsed, dict) else {}
 
@@ -97,6 +102,9 @@ class ToolRunner(Actor[ToolMessage]):
                 return await self._dispatch(message, _arguments(call))
             except GatewayError as error:
                 return _failed(spec, call, error.message)
+            except Exception:  # a bug of ours: the call fails, not the response
+                logger.exception("the %s tool %r broke", spec.kind, call.name)
+                return _failed(spec, call, "the tool failed unexpectedly")
         return _failed(spec, call, f"the tool timed out after {self.settings.timeout:g} s")
 
     async def _dispatch(self, message: RunTool, args: dict[str, Any]) -> ToolOutcome:
@@ -106,7 +114,7 @@ class ToolRunner(Actor[ToolMessage]):
         if spec.kind == "think":
             thought = str(args.get("thought", ""))
             return ToolOutcome(output_for_model="Thought noted. Continue.", item={
-                "type": "reasoning", "summary": [],
+                "type": "reasoning", "summary": [], "status": "completed",
                 "content": [{"type": "reasoning_text", "text": thought}]})
         if spec.kind == "mcp":
             return await self._mcp_call(spec, message.call, args)

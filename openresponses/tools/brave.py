@@ -30,10 +30,12 @@ def _clean(text: str) -> str:
 
 
 def parse_results(body: dict[str, Any], limit: int = 5) -> list[SearchResult]:
-    """The web results of a Brave response (HTML highlighting stripped)."""
-    web = body.get("web") or {}
+    """The web results of a Brave response (HTML highlighting stripped); parts of another
+    shape count as no results."""
+    web = body.get("web")
+    found = web.get("results") if isinstance(web, dict) else None
     results = []
-    for entry in (web.get("results") or [])[:limit]:
+    for entry in (found if isinstance(found, list) else [])[:limit]:
         if isinstance(entry, dict) and isinstance(entry.get("url"), str):
             results.append(SearchResult(_clean(str(entry.get("title", ""))), entry["url"],
                                         _clean(str(entry.get("description", "")))))
@@ -61,10 +63,13 @@ async def brave_search(
             params={"q": query, "count": str(count)},
             headers={"X-Subscription-Token": api_key, "Accept": "application/json"},
         )
-    except httpx2.HTTPError as exc:
+    except (httpx2.HTTPError, httpx2.InvalidURL) as exc:  # InvalidURL: e.g. a query too long
         raise UpstreamUnavailable(f"web search failed: {type(exc).__name__}") from None
     if response.status_code >= 400:
         raise GatewayError(f"web search failed with HTTP {response.status_code}",
                            status=502, type="server_error")
-    body = response.json()
+    try:
+        body = response.json()
+    except ValueError:
+        raise UpstreamUnavailable("web search failed: its answer is not JSON") from None
     return parse_results(body if isinstance(body, dict) else {}, count)

@@ -85,6 +85,35 @@ async def test_failing_search_becomes_output_and_the_model_goes_on(
     assert "Error" in upstream.last().body["messages"][-1]["content"]
 
 
+@pytest.mark.parametrize(("raw", "status"), [
+    ("<html>not json</html>", "failed"), ('{"web": "str"}', "completed"),
+    ('{"web": {"results": 5}}', "completed"), ("[1, 2]", "completed"),
+])
+async def test_a_search_answer_of_another_shape_fails_only_the_call(
+    gateway_url: str, upstream: FakeUpstream, raw: str, status: str
+) -> None:
+    """It failed the whole response (a 502 "could not be translated"), the call's item left
+    in_progress; a shape without results is no results."""
+    upstream.search_replies.append(SearchReply(raw=raw))
+    upstream.queue(Script(text="", tool_calls=(search_call("c", "q"),)), Script(text="ok"))
+    body = (await create(gateway_url, {"model": "groq@m", "input": "x",
+                                       "tools": [SEARCH]})).json()
+    check_response(body)
+    assert (body["status"], body["output"][0]["status"]) == ("completed", status)
+    assert body["output_text"] == "ok"
+
+
+async def test_call_arguments_nested_past_the_parser_are_no_arguments(
+    gateway_url: str, upstream: FakeUpstream
+) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    upstream.queue(Script(text="", tool_calls=(ToolCall("c", "web_search", deep),)),
+                   Script(text="ok"))
+    body = (await create(gateway_url, {"model": "groq@m", "input": "x",
+                                       "tools": [SEARCH]})).json()
+    assert (body["status"], body["output_text"]) == ("completed", "ok")
+
+
 async def test_slow_search_times_out_as_a_failed_call(
     gateway_url: str, upstream: FakeUpstream
 ) -> None:
@@ -141,6 +170,7 @@ async def test_think_tool_becomes_a_reasoning_item(
     check_response(body)
     assert body["output"][0]["type"] == "reasoning"
     assert body["output"][0]["content"] == [{"type": "reasoning_text", "text": "hmm"}]
+    assert body["output"][0]["status"] == "completed"  # it was left in_progress
 
 
 async def test_custom_and_namespace_tools_map_back(

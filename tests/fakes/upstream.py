@@ -61,6 +61,7 @@ class SearchReply:
     )
     status: int = 200
     delay: float = 0.0
+    raw: str | None = None  # a body to answer instead of the results (any shape)
 
 
 @attrs.frozen
@@ -166,7 +167,8 @@ class FakeUpstream:
                 return Response("{}", status=reply.status, content_type="application/json")
             results = [{"title": f"<b>{t}</b>", "url": u, "description": d}
                        for t, u, d in reply.results]
-            body = json.dumps({"web": {"results": results}}).encode()
+            body = (json.dumps({"web": {"results": results}}) if reply.raw is None
+                    else reply.raw).encode()
             if not reply.delay:
                 return Response(body, content_type="application/json")
             response = Response(self._slow_body(body, reply.delay),

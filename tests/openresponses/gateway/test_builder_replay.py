@@ -94,3 +94,19 @@ def test_inband_error_mid_stream_ends_with_error_then_failed() -> None:
     assert [e["type"] for e in out[-2:]] == ["error", "response.failed"]
     assert builder.response["status"] == "failed"
     assert builder.response["error"]["message"]
+
+
+def test_a_failure_while_a_server_tool_runs_finishes_its_item_failed() -> None:
+    """Only the model's open items were closed: a web_search_call stayed in_progress in the
+    stored response, its stream without output_item.done."""
+    request = parse_create_response({"model": "x@y", "input": "hi"})
+    builder = ResponseBuilder(response_skeleton(request, response_id="resp_1", created_at=1))
+    out = builder.start()
+    _, added = builder.server_item_added({"type": "web_search_call",
+                                          "action": {"type": "search", "query": "q"}},
+                                         ["response.web_search_call.in_progress"])
+    out += added + builder.fail(GatewayError("upstream went away", status=502))
+    check_stream(out)
+    assert [i["status"] for i in builder.response["output"]] == ["failed"]
+    assert [e["type"] for e in out[-3:]] == ["response.output_item.done", "error",
+                                             "response.failed"]
