@@ -14,12 +14,13 @@ A non-stream body is replayed as the events a stream of it would carry, so both 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import attrs
 import orjson
 
-from openresponses.errors import UpstreamUnavailable
+from openresponses.errors import UpstreamError, UpstreamUnavailable
 from openresponses.providers.anthropic_errors import map_error_object
 from openresponses.providers.anthropic_request import REDACTED_PREFIX, THINKING_PREFIX
 from openresponses.providers.anthropic_tools import JSON_TOOL
@@ -292,7 +293,16 @@ def translate_body(body: dict[str, Any]) -> list[ModelEvent]:
 
 
 def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
+    """A tool call's input as its arguments text. orjson writes at most 254 levels; the
+    standard library goes as deep as Python's recursion limit."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        try:
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        except (RecursionError, ValueError):
+            raise UpstreamError("The model's tool call input is nested too deeply to relay.",
+                                status=502, code="bad_upstream") from None
 
 
 def _query(block: _Block) -> str:

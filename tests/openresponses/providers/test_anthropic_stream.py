@@ -133,6 +133,20 @@ def test_c02_no_argument_tools_get_an_empty_object() -> None:
     assert got.finish == ["tool_calls"]
 
 
+def test_a_non_stream_tool_input_nested_past_orjson_is_relayed_whole() -> None:
+    """orjson writes 254 levels: a 500-deep input was a 502 "could not be translated"."""
+    deep: dict[str, Any] = {}
+    for _ in range(500):
+        deep = {"a": deep}
+    body = {"id": "msg_1", "type": "message", "role": "assistant", "model": "m",
+            "stop_reason": "tool_use", "usage": {"input_tokens": 1, "output_tokens": 1},
+            "content": [{"type": "tool_use", "id": "toolu_1", "name": "f", "input": deep}]}
+    got = summarize(PROTOCOL.translate_response(body))
+    [(call_id, name, arguments)] = got.calls.values()
+    assert (call_id, name) == ("toolu_1", "f")
+    assert arguments.count("{") == 501
+
+
 def test_c04_signature_is_carried_byte_identical() -> None:
     t = load("C04")
     signature = blocks(recorded_message(t), "thinking")[0]["signature"]
