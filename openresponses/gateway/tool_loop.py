@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import attrs
+import orjson
 import trio
 
 from actors import ActorRef
@@ -35,13 +36,24 @@ _APPROVAL_DECLINED = "The user declined this tool call."
 
 
 def context_pair(call: ToolCallRequest, output: str) -> list[Item]:
-    """What the model sees of a server tool call on its next turn."""
+    """What the model sees of a server tool call on its next turn. Arguments that are not a
+    JSON object (the tool ran with none) are sent as ``{}``: Anthropic takes only objects, and
+    the call is the gateway's, so no client could mend it."""
     return [
         {"type": "function_call", "id": item_id("function_call"), "call_id": call.call_id,
-         "name": call.name, "arguments": call.arguments or "{}", "status": "completed"},
+         "name": call.name, "arguments": _object_text(call.arguments),
+         "status": "completed"},
         {"type": "function_call_output", "id": item_id("function_call_output"),
          "call_id": call.call_id, "output": output, "status": "completed"},
     ]
+
+
+def _object_text(arguments: str | None) -> str:
+    try:
+        parsed = orjson.loads(arguments or "{}")
+    except orjson.JSONDecodeError:
+        return "{}"
+    return arguments if isinstance(parsed, dict) and arguments else "{}"
 
 
 @attrs.frozen

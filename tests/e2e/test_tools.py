@@ -114,6 +114,23 @@ async def test_call_arguments_nested_past_the_parser_are_no_arguments(
     assert (body["status"], body["output_text"]) == ("completed", "ok")
 
 
+@pytest.mark.parametrize("arguments", ["[1, 2, 3]", '"text"', "7"])
+async def test_a_server_call_whose_arguments_are_no_object_goes_on_on_anthropic(
+    gateway_url: str, upstream: FakeUpstream, arguments: str
+) -> None:
+    """The next turn replayed the call as written, which Anthropic refuses (the gateway's
+    own 400 invalid_prompt, failing a response no client could mend)."""
+    upstream.queue(Script(text="", tool_calls=(ToolCall("c", "web_search", arguments),)),
+                   Script(text="ok"))
+    events = await stream_events(gateway_url, {"model": "claude@m", "input": "x",
+                                               "tools": [SEARCH]})  # streamed: as written
+    body = events[-1]["response"]
+    assert (body["status"], body["output_text"]) == ("completed", "ok"), body
+    [call] = [b for m in upstream.last().body["messages"] if isinstance(m["content"], list)
+              for b in m["content"] if b["type"] == "tool_use"]
+    assert call["input"] == {}
+
+
 async def test_slow_search_times_out_as_a_failed_call(
     gateway_url: str, upstream: FakeUpstream
 ) -> None:
