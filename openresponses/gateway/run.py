@@ -45,6 +45,7 @@ from openresponses.gateway.tool_loop import (
     approval_request,
     declined,
     finish_calls,
+    interrupted_calls,
     list_mcp_tools,
     pending_approvals,
     start_calls,
@@ -163,6 +164,7 @@ class ResponseRun:
         self.tool_calls = 0
         self._started = False  # whether response.created went out
         self._approvals: list[tuple[ServerToolSpec, ToolCallRequest, bool]] = []
+        self._interrupted: list[Item] = []
         # The context before this input, when the caller has it (a conversation, a WebSocket's
         # last response); None: load the previous_response_id chain.
         self.history = history
@@ -215,6 +217,8 @@ class ResponseRun:
         self.toolset = self.toolset.with_mcp_tools(listed.specs)
         self.builder.add_server_tools(self.toolset.server)
         self._approvals = pending_approvals(self.request.input, history, self.toolset.server)
+        # What ran beside the calls that waited for approval (none answered it since).
+        self._interrupted = interrupted_calls(history) if self._approvals else []
         return listed.items
 
     def _runner(self) -> ActorRef[ToolMessage]:
@@ -247,18 +251,22 @@ class ResponseRun:
                     if builder.finish_reason == "pause":
                         continue  # a paused turn (Anthropic pause_turn): send it back, go on
                     break
-                stop, pending = self._stop_for_tools(calls)
-                if pending:
-                    yield pending
-                if stop:
+                if self._over_budget(calls):
                     break
-                self.tool_calls += len(calls)
-                started = start_calls(builder, [(self.toolset.server[c.name], c) for c in calls])
-                yield started.events
-                done, more = await finish_calls(self._runner(), builder, started,
-                                                include_sources=self._sources())
-                yield done
-                context += more
+                waiting = [c for c in calls if self._needs_approval(c)]
+                runnable = [c for c in calls if c not in waiting]
+                if runnable:  # those needing no approval run now, the others wait for it
+                    self.tool_calls += len(runnable)
+                    started = start_calls(builder, [(self.toolset.server[c.name], c)
+                                                    for c in runnable])
+                    yield started.events
+                    done, more = await finish_calls(self._runner(), builder, started,
+                                                    include_sources=self._sources())
+                    yield done
+                    context += more
+                if waiting:
+                    yield self._approval_requests(waiting)
+                    break
                 if builder.client_calls_this_turn():
                     break  # the client answers its own calls, then continues the chain
             else:
@@ -344,7 +352,7 @@ class ResponseRun:
         approvals = self._approvals
         if not approvals:
             return []
-        context: list[Item] = []
+        context = list(self._interrupted)
         runnable = []
         for spec, call, approve in approvals:
             if approve:
@@ -359,18 +367,19 @@ class ResponseRun:
             context += more
         return context
 
-    def _stop_for_tools(self, calls: list[ToolCallRequest]) -> tuple[bool, list[Event]]:
-        """Whether the loop ends here instead of running ``calls`` (the max_tool_calls budget,
-        or MCP calls needing approval), with the events of the approval requests."""
+    def _over_budget(self, calls: list[ToolCallRequest]) -> bool:
+        """Whether running ``calls`` would pass ``max_tool_calls`` (the response then ends
+        ``incomplete``)."""
         limit = self.request.max_tool_calls
         if limit is not None and self.tool_calls + len(calls) > limit:
             self.builder.set_incomplete("max_tool_calls")
-            return True, []
-        pending = [c for c in calls if self._needs_approval(c)]
-        if pending:
-            requests = [approval_request(self.toolset.server[c.name], c) for c in pending]
-            return True, self.builder.add_items(requests, keep_ids=True)
-        return False, []
+            return True
+        return False
+
+    def _approval_requests(self, calls: list[ToolCallRequest]) -> list[Event]:
+        """The MCP approval requests of ``calls``, added to the output (the response ends)."""
+        requests = [approval_request(self.toolset.server[c.name], c) for c in calls]
+        return self.builder.add_items(requests, keep_ids=True)
 
     def _needs_approval(self, call: ToolCallRequest) -> bool:
         spec = self.toolset.server[call.name]

@@ -21,6 +21,7 @@ from openresponses.observability.tracing import end_tool_call_span, tool_call_sp
 from openresponses.schema.ids import item_id
 from openresponses.schema.model_call import Item
 from openresponses.tools.base import ServerToolSpec, ToolCallRequest, ToolOutcome
+from openresponses.tools.mcp_results import error_text
 from openresponses.tools.settings import ToolSettings
 
 if TYPE_CHECKING:
@@ -208,6 +209,28 @@ def pending_approvals(
         call = ToolCallRequest(f"call_{request['id']}", name, request.get("arguments") or "{}")
         out.append((spec, call, bool(item.get("approve"))))
     return out
+
+
+def interrupted_calls(history: list[Item]) -> list[Item]:
+    """Context pairs of the MCP calls run in the turn that stopped for approval: the
+    ``mcp_call`` items just before the chain's closing approval requests. ``adapt_input``
+    drops the items of tools the gateway ran, whose results are in the answers that followed;
+    no answer followed these."""
+    end = len(history)
+    while end and history[end - 1].get("type") == "mcp_approval_request":
+        end -= 1
+    start = end
+    while start and end < len(history) and history[start - 1].get("type") == "mcp_call":
+        start -= 1
+    pairs: list[Item] = []
+    for item in history[start:end]:
+        error = item.get("error")
+        output = (f"Error: {error_text(error)}" if isinstance(error, dict)
+                  else str(item.get("output") or ""))
+        name = f"{item.get('server_label')}__{item.get('name')}"
+        pairs += context_pair(ToolCallRequest(f"call_{item.get('id')}", name,
+                                              item.get("arguments") or "{}"), output)
+    return pairs
 
 
 def declined(call: ToolCallRequest) -> list[Item]:

@@ -103,6 +103,30 @@ async def test_approval_round_trip(gateway_url: str, upstream: FakeUpstream,
     assert second["output_text"] == "echoed"
 
 
+@pytest.mark.parametrize("model", ["groq@m", "claude@m"])
+async def test_calls_needing_no_approval_run_beside_one_that_waits(
+    gateway_url: str, upstream: FakeUpstream, mcp: FakeMcpServer, model: str
+) -> None:
+    """The turn's other calls were dropped: never run, no item, missing from the context."""
+    upstream.queue(Script(text="", tool_calls=(
+        ToolCall("c1", "calc__add", '{"a": 1, "b": 2}'),
+        ToolCall("c2", "calc__echo", '{"text": "hi"}'))), Script(text="3, and hi"))
+    tools = [mcp_tool(mcp, approval={"never": {"tool_names": ["add"]}})]
+    first = await post(gateway_url, {"model": model, "input": "add, echo", "tools": tools})
+    check_response(first)
+    assert [i["type"] for i in first["output"]] == [
+        "mcp_list_tools", "mcp_call", "mcp_approval_request"]
+    assert mcp.calls == [("add", {"a": 1, "b": 2})]
+    second = await post(gateway_url, {"model": model, "tools": tools,
+                                      "previous_response_id": first["id"], "input": [
+        {"type": "mcp_approval_response", "approval_request_id": first["output"][-1]["id"],
+         "approve": True}]})
+    assert mcp.calls == [("add", {"a": 1, "b": 2}), ("echo", {"text": "hi"})]
+    assert second["output_text"] == "3, and hi"
+    sent = json.dumps(upstream.last().body)  # each name: offered, and its call replayed
+    assert (sent.count("calc__add"), sent.count("calc__echo")) == (2, 2)
+
+
 async def test_declined_approval_tells_the_model(gateway_url: str, upstream: FakeUpstream,
                                                  mcp: FakeMcpServer) -> None:
     upstream.queue(Script(text="", tool_calls=(ToolCall("c1", "calc__echo", '{"text": "x"}'),)),
