@@ -62,6 +62,7 @@ class Toolset:
         """This toolset plus listed MCP tools (offered as functions, run by the gateway)."""
         server = {**self.server, **{s.function["name"]: s for s in specs}}
         tools = self.model_tools + [s.function for s in specs]
+        _check_unique_names(tools)
         return attrs.evolve(self, model_tools=tools, server=server)
 
 
@@ -135,8 +136,26 @@ def build_toolset(tools: list[dict[str, Any]], *, api: str, settings: ToolSettin
             model_tools += _namespace(tool, renamed)
         else:
             _unservable(kind, index, settings, warnings, "this provider has no such tool")
+    _check_unique_names(model_tools)
     return Toolset(model_tools=model_tools, server=server, renamed=renamed, mcp_tools=mcp,
                    warnings=warnings)
+
+
+def _check_unique_names(tools: list[dict[str, Any]]) -> None:
+    """400 for two tools the model would see under one name (two functions; a function named
+    as a gateway tool, ``web_search`` or an MCP tool's ``label__name``; two MCP servers with
+    one label): providers refuse it, and a call could not say which tool it meant."""
+    seen: set[str] = set()
+    for tool in tools:
+        name = tool.get("name")
+        if not isinstance(name, str):
+            continue  # a hosted tool relayed to OpenAI as it is
+        if name in seen:
+            raise InvalidRequest(
+                f"Duplicate tool name '{shown(name)}': each tool the model sees needs a name "
+                "of its own (MCP tools are named <server_label>__<tool>).", param="tools",
+                code="invalid_value")
+        seen.add(name)
 
 
 _GATEWAY_ITEMS = frozenset({"mcp_list_tools", "mcp_call", "mcp_approval_request",

@@ -127,6 +127,29 @@ async def test_calls_needing_no_approval_run_beside_one_that_waits(
     assert (sent.count("calc__add"), sent.count("calc__echo")) == (2, 2)
 
 
+def fn(name: str) -> dict[str, Any]:
+    return {"type": "function", "name": name, "parameters": {"type": "object"}}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_two_tools_under_one_name_are_a_400(
+    gateway_url: str, upstream: FakeUpstream, mcp: FakeMcpServer, stream: bool
+) -> None:
+    """They went upstream twice (providers refuse that), and a client's function named as a
+    gateway tool had its calls run by the gateway."""
+    for tools in ([fn("f"), fn("f")],  # (web_search: tests/e2e/test_tools.py)
+                  [mcp_tool(mcp), fn("calc__add")], [mcp_tool(mcp), mcp_tool(mcp)],
+                  [{"type": "think"}, {"type": "think"}]):
+        async with httpx2.AsyncClient(timeout=10) as http:
+            answer = await http.post(f"{gateway_url}/responses", headers=AUTH, json={
+                "model": "groq@m", "input": "x", "tools": tools, "stream": stream})
+        assert answer.status_code == 400, (tools, answer.text)
+        error = answer.json()["error"]
+        assert (error["param"], error["code"]) == ("tools", "invalid_value")
+        assert "Duplicate tool name" in error["message"]
+    assert upstream.received == []
+
+
 async def test_declined_approval_tells_the_model(gateway_url: str, upstream: FakeUpstream,
                                                  mcp: FakeMcpServer) -> None:
     upstream.queue(Script(text="", tool_calls=(ToolCall("c1", "calc__echo", '{"text": "x"}'),)),

@@ -131,6 +131,17 @@ async def test_a_server_call_whose_arguments_are_no_object_goes_on_on_anthropic(
     assert call["input"] == {}
 
 
+async def test_a_function_named_as_the_search_tool_is_a_400(
+    gateway_url: str, upstream: FakeUpstream
+) -> None:
+    """The model saw two web_search tools, and the gateway ran the client's calls."""
+    answer = await create(gateway_url, {"model": "groq@m", "input": "x", "tools": [
+        {"type": "function", "name": "web_search", "parameters": {"type": "object"}}, SEARCH]})
+    assert answer.status_code == 400, answer.text
+    assert "Duplicate tool name 'web_search'" in answer.json()["error"]["message"]
+    assert upstream.received == []
+
+
 async def test_slow_search_times_out_as_a_failed_call(
     gateway_url: str, upstream: FakeUpstream
 ) -> None:
