@@ -52,9 +52,10 @@ from openresponses.gateway.tool_loop import (
 )
 from openresponses.gateway.tool_runner import ToolMessage
 from openresponses.gateway.turn_source import turn_events
+from openresponses.gateway.upstream_call import model_call
 from openresponses.observability.observer import Ops, Watched
 from openresponses.schema.ids import new_id
-from openresponses.schema.model_call import Item, ModelCall
+from openresponses.schema.model_call import Item
 from openresponses.schema.request import CreateResponse
 from openresponses.store.base import StoredResponse
 from openresponses.tools.base import ServerToolSpec, ToolCallRequest
@@ -112,22 +113,6 @@ async def load_history(gateway: Gateway, caller: Caller, previous_id: str | None
     if items is None:
         raise PreviousResponseNotFound(previous_id)
     return items
-
-
-def model_call(
-    request: CreateResponse, provider: str, model: str, items: list[Item],
-    tools: list[dict[str, Any]],
-) -> ModelCall:
-    return ModelCall(
-        provider=provider, model=model, input=items, instructions=request.instructions,
-        tools=tools, tool_choice=request.tool_choice if tools else None,
-        parallel_tool_calls=request.parallel_tool_calls if tools else None,
-        temperature=request.temperature, top_p=request.top_p,
-        max_output_tokens=request.max_output_tokens,
-        text_format=None if request.text_format.get("type") == "text" else request.text_format,
-        reasoning=request.reasoning, metadata=request.metadata or None, user=request.user,
-        stream=request.stream, extra=request.extra,
-    )
 
 
 def as_gateway_error(exc: Exception) -> GatewayError:
@@ -323,8 +308,7 @@ class ResponseRun:
         that fails before answering hands over to the next one (``[models.NAME] targets``)."""
         targets = self.targets if first else [(self.provider, self.model)]
         for n, (self.provider, self.model) in enumerate(targets, start=1):
-            call = model_call(self.request, self.provider, self.model, context,
-                              tools=self.toolset.model_tools)
+            call = model_call(self.request, self.provider, self.model, context, self.toolset)
             turn = StreamTurn(call, self.caller.bearer)
             pool = self.gateway.providers[self.provider]
             try:

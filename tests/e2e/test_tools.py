@@ -142,6 +142,29 @@ async def test_a_function_named_as_the_search_tool_is_a_400(
     assert upstream.received == []
 
 
+@pytest.mark.parametrize("choice", [
+    {"type": "web_search"},
+    {"type": "allowed_tools", "mode": "required", "tools": [{"type": "web_search"}]},
+])
+async def test_a_choice_of_the_search_tool_forces_it_on_every_provider(
+    gateway_url: str, upstream: FakeUpstream, choice: dict[str, Any]
+) -> None:
+    """Chat providers got no tool_choice (and with allowed_tools no tools at all)."""
+    for model in ("groq@m", "claude@m"):
+        await create(gateway_url, {"model": model, "input": "x", "tools": [SEARCH, CLIENT_TOOL],
+                                   "tool_choice": choice})
+        sent = upstream.last().body
+        if model.startswith("groq"):
+            names = [t["function"]["name"] for t in sent["tools"]]
+            forced = sent["tool_choice"] in ("required", {"type": "function",
+                                                          "function": {"name": "web_search"}})
+        else:
+            names = [t["name"] for t in sent["tools"]]
+            forced = sent["tool_choice"]["type"] in ("any", "tool")
+        assert "web_search" in names, (model, sent)
+        assert forced, (model, sent["tool_choice"])
+
+
 async def test_slow_search_times_out_as_a_failed_call(
     gateway_url: str, upstream: FakeUpstream
 ) -> None:
