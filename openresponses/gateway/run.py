@@ -308,7 +308,8 @@ class ResponseRun:
         that fails before answering hands over to the next one (``[models.NAME] targets``)."""
         targets = self.targets if first else [(self.provider, self.model)]
         for n, (self.provider, self.model) in enumerate(targets, start=1):
-            call = model_call(self.request, self.provider, self.model, context, self.toolset)
+            call = model_call(self.request, self.provider, self.model, context, self.toolset,
+                              self.api)
             turn = StreamTurn(call, self.caller.bearer)
             pool = self.gateway.providers[self.provider]
             try:

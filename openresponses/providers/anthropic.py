@@ -27,6 +27,7 @@ from openresponses.providers.anthropic_request import (
 from openresponses.providers.anthropic_request import build_body
 from openresponses.providers.anthropic_stream import AnthropicStreamTranslator, translate_body
 from openresponses.providers.anthropic_tools import JSON_TOOL as JSON_TOOL
+from openresponses.providers.unsupported import refuse_logprobs, refuse_penalties
 from openresponses.schema.model_call import ModelCall, UpstreamRequest
 from openresponses.schema.model_events import ModelEvent
 
@@ -41,6 +42,8 @@ class AnthropicProtocol:
 
     def build_request(self, call: ModelCall) -> UpstreamRequest:
         """The ``/v1/messages`` request; raises ``InvalidRequest`` naming the param."""
+        refuse_penalties(call, "Anthropic")
+        refuse_logprobs(call, "Anthropic")
         return UpstreamRequest(MESSAGES_PATH, build_body(call))
 
     def auth_headers(self, api_key: str) -> dict[str, str]:

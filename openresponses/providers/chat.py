@@ -19,6 +19,7 @@ from openresponses.providers.chat_request import (
 )
 from openresponses.providers.chat_response import ChatStreamTranslator, translate_chat_response
 from openresponses.providers.errors import map_openai_error
+from openresponses.providers.unsupported import refuse_logprobs
 from openresponses.schema.model_call import ModelCall, UpstreamRequest
 from openresponses.schema.model_events import ModelEvent
 
@@ -75,6 +76,9 @@ class ChatProtocol:
             body["user"] = call.user
         if call.reasoning and call.reasoning.get("effort") is not None:
             body["reasoning_effort"] = call.reasoning["effort"]
+        if call.penalties:
+            body.update(call.penalties)
+        refuse_logprobs(call, "Chat Completions")
         if call.stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}

@@ -32,7 +32,10 @@ class ModelCall:
     metadata: dict[str, str] | None = None
     user: str | None = None
     stream: bool = True
-    # Top-level request fields this gateway does not model, relayed to Responses upstreams only.
+    penalties: dict[str, float] | None = None  # presence_penalty / frequency_penalty, as set
+    top_logprobs: int | None = None
+    # Top-level request fields relayed to Responses upstreams only: those this gateway does not
+    # model, and those only a Responses upstream takes as they are (``service_tier``...).
     extra: dict[str, Any] = attrs.field(factory=dict)
 
 
