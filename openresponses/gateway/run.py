@@ -54,6 +54,7 @@ from openresponses.gateway.tool_runner import ToolMessage
 from openresponses.gateway.turn_source import turn_events
 from openresponses.gateway.upstream_call import model_call
 from openresponses.observability.observer import Ops, Watched
+from openresponses.providers.unsupported import refuse_openai_prompt
 from openresponses.schema.ids import new_id
 from openresponses.schema.model_call import Item
 from openresponses.schema.request import CreateResponse
@@ -136,6 +137,7 @@ class ResponseRun:
         self.targets = resolve_targets(gateway, request.model)  # several: an alias
         self.provider, self.model = self.targets[0]
         self.api = gateway.config.providers[self.provider].api
+        refuse_openai_prompt(request.extra, self.api)
         self.settings = gateway.config.tools
         self.toolset = build_toolset(request.tools, api=self.api, settings=self.settings)
         created_at = int(gateway.clock())

@@ -27,7 +27,11 @@ from openresponses.providers.anthropic_request import (
 from openresponses.providers.anthropic_request import build_body
 from openresponses.providers.anthropic_stream import AnthropicStreamTranslator, translate_body
 from openresponses.providers.anthropic_tools import JSON_TOOL as JSON_TOOL
-from openresponses.providers.unsupported import refuse_logprobs, refuse_penalties
+from openresponses.providers.unsupported import (
+    refuse_hot_temperature,
+    refuse_logprobs,
+    refuse_penalties,
+)
 from openresponses.schema.model_call import ModelCall, UpstreamRequest
 from openresponses.schema.model_events import ModelEvent
 
@@ -43,6 +47,7 @@ class AnthropicProtocol:
     def build_request(self, call: ModelCall) -> UpstreamRequest:
         """The ``/v1/messages`` request; raises ``InvalidRequest`` naming the param."""
         refuse_penalties(call, "Anthropic")
+        refuse_hot_temperature(call, "Anthropic", 1.0)
         refuse_logprobs(call, "Anthropic")
         return UpstreamRequest(MESSAGES_PATH, build_body(call))
 

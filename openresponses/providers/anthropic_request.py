@@ -48,8 +48,8 @@ def build_body(call: ModelCall) -> dict[str, Any]:
         body["system"] = system
     if budget is not None:
         body["thinking"] = {"type": "enabled", "budget_tokens": budget}
-    elif call.temperature is not None:  # Anthropic takes one of the two, and only in [0, 1]
-        body["temperature"] = min(max(call.temperature, 0.0), 1.0)
+    elif call.temperature is not None:  # Anthropic takes one of the two (and 0 to 1: above is
+        body["temperature"] = call.temperature  # refused, ``providers.unsupported``)
     elif call.top_p is not None:
         body["top_p"] = call.top_p
     if tools.tools:
