@@ -8,9 +8,11 @@ call; a ``tool`` message becomes a ``function_call_output``. Items are then cano
 ``schema.items.normalize_item``, the same code ``/v1/responses`` input goes through.
 
 Chat parameters a family cannot express are refused with a 400 naming the param, never dropped
-silently: ``n`` > 1, ``seed``, ``logprobs``, ``logit_bias``, penalties, audio, predicted output
-and the legacy ``functions``. ``stop`` becomes Anthropic's ``stop_sequences``; the Responses API
-has no stop sequences.
+silently: ``n`` > 1, ``seed``, ``logprobs``, ``logit_bias``, penalties (Anthropic), audio,
+predicted output and the legacy ``functions``. ``stop`` becomes Anthropic's ``stop_sequences``;
+the Responses API has no stop sequences, and takes the penalties, the hints (``service_tier``,
+``prompt_cache_key``...) and ``verbosity`` (as ``text.verbosity``); Anthropic has no place for
+the hints, which change no output, so they are left out.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ _NEUTRAL: dict[str, Any] = {
 # Fields relayed as they are, per wire family (merged over the body the protocol builds).
 _RELAYED: dict[str, tuple[str, ...]] = {
     "responses": ("service_tier", "prompt_cache_key", "safety_identifier",
-                  "prompt_cache_retention"),
+                  "prompt_cache_retention", "presence_penalty", "frequency_penalty"),
     "anthropic": (),
 }
 
@@ -57,9 +59,10 @@ def _unsupported(param: str, family: str) -> InvalidRequest:
 def check_supported(request: ChatRequest, family: str) -> None:
     """400 naming the first parameter ``family`` cannot honour."""
     raw = request.raw
+    relayed = _RELAYED.get(family, ())
     for param, neutral in _NEUTRAL.items():
         value = raw.get(param)
-        if value is not None and value != neutral:
+        if value is not None and value != neutral and param not in relayed:
             raise _unsupported(param, family)
     modalities = raw.get("modalities")
     if isinstance(modalities, list) and any(m != "text" for m in modalities):
@@ -203,6 +206,10 @@ def translate(request: ChatRequest, family: str, provider: str, model: str) -> T
     cannot express."""
     check_supported(request, family)
     tools = _tools(request.tools)
+    verbosity = request.raw.get("verbosity")
+    # ``text`` beside the format the protocol writes (ModelCall.extra, not the extra body).
+    in_call = ({"text": {"verbosity": verbosity}}
+               if family == "responses" and isinstance(verbosity, str) else {})
     call = ModelCall(
         provider=provider, model=model, input=messages_to_items(request.messages),
         tools=tools, tool_choice=_tool_choice(request.tool_choice) if tools else None,
@@ -210,7 +217,7 @@ def translate(request: ChatRequest, family: str, provider: str, model: str) -> T
         temperature=request.temperature, top_p=request.top_p,
         max_output_tokens=request.max_tokens, text_format=text_format(request.response_format),
         reasoning={"effort": request.reasoning_effort} if request.reasoning_effort else None,
-        user=request.user, stream=request.stream,
+        user=request.user, stream=request.stream, extra=in_call,
     )
     extra = {k: request.raw[k] for k in _RELAYED.get(family, ()) if request.raw.get(k)}
     if request.stop:

@@ -10,6 +10,7 @@ import pytest
 from openresponses.chat.request import parse_chat_request
 from openresponses.chat.to_items import messages_to_items, translate
 from openresponses.errors import InvalidRequest
+from openresponses.providers.openai_responses import ResponsesProtocol
 from openresponses.providers.registry import protocol_for
 
 TOOL = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
@@ -95,8 +96,7 @@ def test_anthropic_takes_stop_as_stop_sequences() -> None:
 @pytest.mark.parametrize(("fields", "param"), [
     ({"n": 3}, "n"), ({"seed": 1}, "seed"), ({"logprobs": True}, "logprobs"),
     ({"top_logprobs": 2, "logprobs": False}, "top_logprobs"),
-    ({"logit_bias": {"50256": -100}}, "logit_bias"), ({"frequency_penalty": 0.5},
-                                                       "frequency_penalty"),
+    ({"logit_bias": {"50256": -100}}, "logit_bias"),
     ({"modalities": ["text", "audio"]}, "modalities"), ({"functions": [{"name": "f"}]},
                                                         "functions"),
     ({"tools": [{"type": "custom", "custom": {"name": "c"}}]}, "tools[0].type"),
@@ -113,6 +113,22 @@ def test_what_a_family_cannot_do_is_a_400(family: str, fields: dict[str, Any],
                                     {"presence_penalty": 0}, {"modalities": ["text"]}])
 def test_neutral_values_are_accepted(fields: dict[str, Any]) -> None:
     translate(request(**fields), "anthropic", "p", "m")
+
+
+def test_anthropic_has_no_penalties() -> None:
+    with pytest.raises(InvalidRequest, match="'frequency_penalty'"):
+        translate(request(frequency_penalty=0.5), "anthropic", "p", "m")
+
+
+def test_the_responses_api_gets_the_penalties_the_hints_and_verbosity() -> None:
+    """They were refused (penalties) or dropped (verbosity), though the API takes them."""
+    translated = translate(request(
+        presence_penalty=0.5, frequency_penalty=-1, prompt_cache_key="k", verbosity="low",
+        response_format={"type": "json_object"}), "responses", "p", "m")
+    assert translated.extra_body == {"presence_penalty": 0.5, "frequency_penalty": -1,
+                                     "prompt_cache_key": "k"}
+    body = ResponsesProtocol().build_request(translated.call).body
+    assert body["text"] == {"verbosity": "low", "format": {"type": "json_object"}}
 
 
 def test_stop_is_refused_by_the_responses_api() -> None:

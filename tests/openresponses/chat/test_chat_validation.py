@@ -60,7 +60,7 @@ GATEWAY = Gateway(config=CONFIG, providers=dict.fromkeys(CONFIG.providers, cast(
         ({"model": "claude@c", "messages": HI, "logprobs": True}, "logprobs"),
         ({"model": "openai@gpt-4o", "messages": HI, "stop": "END"}, "stop"),
         ({"model": "openai@gpt-4o", "messages": HI, "seed": 3}, "seed"),
-        ({"model": "openai@gpt-4o", "messages": HI, "presence_penalty": 1}, "presence_penalty"),
+        ({"model": "claude@c", "messages": HI, "presence_penalty": 1}, "presence_penalty"),
         ({"model": "openai@gpt-4o", "messages": [{"role": "user", "content": [
             {"type": "input_audio", "input_audio": {"data": "", "format": "wav"}}]}]},
          "messages[0].content[0].type"),
