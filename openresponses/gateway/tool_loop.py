@@ -159,7 +159,8 @@ async def list_mcp_tools(
             try:
                 tools = await runner.ask(ListMcpTools(server))
             except (GatewayError, OSError, trio.TooSlowError) as exc:
-                items.append(_list_item(server, [], f"could not list tools: {exc}"))
+                why = "it did not answer in time" if isinstance(exc, trio.TooSlowError) else exc
+                items.append(_list_item(server, [], f"could not list tools: {why}"))
                 continue
             if shown is None:
                 items.append(_list_item(server, tools, None))
@@ -183,7 +184,7 @@ def _mcp_spec(server: McpServer, tool: dict[str, Any]) -> ServerToolSpec:
 
 def approval_request(spec: ServerToolSpec, call: ToolCallRequest) -> dict[str, Any]:
     """The item that asks the client to approve an MCP call (ends the response)."""
-    return {"type": "mcp_approval_request", "id": item_id("mcpr"),
+    return {"type": "mcp_approval_request", "id": item_id("mcp_approval_request"),
             "server_label": spec.options["server"].label, "name": spec.options["tool"],
             "arguments": call.arguments or "{}"}
 
@@ -206,7 +207,8 @@ def pending_approvals(
         if spec is None:
             raise InvalidRequest(f"The MCP tool {request['name']!r} is not offered by this "
                                  "request's tools.", param="tools")
-        call = ToolCallRequest(f"call_{request['id']}", name, request.get("arguments") or "{}")
+        call = ToolCallRequest(f"call_{request['id']}", name, request.get("arguments") or "{}",
+                               approval_request_id=request["id"])
         out.append((spec, call, bool(item.get("approve"))))
     return out
 

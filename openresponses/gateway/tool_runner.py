@@ -145,7 +145,8 @@ class ToolRunner(Actor[ToolMessage]):
         failed = outcome.error is not None
         item = {"type": "mcp_call", "server_label": server.label, "name": name,
                 "arguments": call.arguments or "{}", "output": None if failed else outcome.output,
-                "error": outcome.error, "status": "failed" if failed else "completed"}
+                "error": outcome.error, "status": "failed" if failed else "completed",
+                "approval_request_id": call.approval_request_id}
         text = f"Error: {outcome.error_text}" if failed else outcome.output
         return ToolOutcome(output_for_model=text, item=item, failed=failed)
 

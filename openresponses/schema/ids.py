@@ -71,6 +71,7 @@ ITEM_PREFIX = {
     "custom_tool_call": "ctc",
     "mcp_call": "mcp",
     "mcp_list_tools": "mcpl",
+    "mcp_approval_request": "mcpr",
 }
 
 

@@ -23,6 +23,7 @@ class ToolCallRequest:
     call_id: str
     name: str
     arguments: str
+    approval_request_id: str | None = None  # an MCP call the client approved: the request's
 
 
 @attrs.frozen(kw_only=True)

@@ -101,6 +101,9 @@ async def test_approval_round_trip(gateway_url: str, upstream: FakeUpstream,
     assert mcp.calls == [("echo", {"text": "hi"})]
     assert [i["type"] for i in second["output"]] == ["mcp_call", "message"]
     assert second["output_text"] == "echoed"
+    assert request["id"].startswith("mcpr_")  # it was item_
+    assert second["output"][0]["approval_request_id"] == request["id"]  # it had none
+    check_response(second)
 
 
 @pytest.mark.parametrize("model", ["groq@m", "claude@m"])
