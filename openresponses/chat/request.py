@@ -18,7 +18,7 @@ ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 _USER_PARTS = ("text", "image_url", "input_audio", "file")
 _ASSISTANT_PARTS = ("text", "refusal")
 _FORMATS = ("text", "json_object", "json_schema")
-_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
+_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")  # OpenAI's enum
 
 
 @attrs.frozen(kw_only=True)

@@ -22,7 +22,8 @@ from openresponses.schema.model_call import Item, ModelCall
 THINKING_PREFIX = "anthropic:thinking:"  # encrypted_content of a thinking block: + signature
 REDACTED_PREFIX = "anthropic:redacted:"  # encrypted_content of a redacted_thinking block: + data
 DEFAULT_MAX_TOKENS = 8192
-EFFORT_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 32768}
+EFFORT_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 32768,
+                  "max": 32768}
 
 Block = dict[str, Any]
 _DATA_URL = re.compile(r"^data:(?P<type>[^;,]+)(?P<params>(?:;[^;,]*)*),(?P<data>.*)$", re.DOTALL)

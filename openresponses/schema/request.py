@@ -85,6 +85,31 @@ def _text_format(text: dict[str, Any] | None) -> dict[str, Any]:
     return fmt
 
 
+EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")  # OpenAI's enums
+_SUMMARIES = ("auto", "concise", "detailed")
+VERBOSITIES = ("low", "medium", "high")
+
+
+def _one_of(data: dict[str, Any], key: str, allowed: tuple[str, ...], param: str) -> str | None:
+    """``data[key]``: absent, null or one of ``allowed``; else a 400 naming ``param``."""
+    value = v.opt_str(data, key, param)
+    if value is not None and value not in allowed:
+        raise InvalidRequest(f"Invalid '{param}': expected one of {', '.join(allowed)}.",
+                             param=param, code="invalid_value")
+    return value
+
+
+def _reasoning(data: dict[str, Any]) -> dict[str, Any] | None:
+    """``reasoning``, its ``effort`` and ``summary`` (and the older ``generate_summary``)
+    from OpenAI's enums: a typo would reach the upstream, or be dropped by a translation."""
+    reasoning = v.opt_dict(data, "reasoning")
+    if reasoning is not None:
+        _one_of(reasoning, "effort", EFFORTS, "reasoning.effort")
+        _one_of(reasoning, "summary", _SUMMARIES, "reasoning.summary")
+        _one_of(reasoning, "generate_summary", _SUMMARIES, "reasoning.generate_summary")
+    return reasoning
+
+
 def _include(data: dict[str, Any]) -> list[str]:
     include = v.opt_list(data, "include") or []
     if not all(isinstance(x, str) for x in include):
@@ -125,8 +150,9 @@ _OPTIONAL: tuple[tuple[str, str, Callable[[dict[str, Any]], Any]], ...] = (
     ("parallel_tool_calls", "parallel_tool_calls",
      lambda d: v.opt_bool(d, "parallel_tool_calls") is not False),
     ("text", "text_format", lambda d: _text_format(d["text"])),
-    ("text", "text_verbosity", lambda d: v.opt_str(d["text"] or {}, "verbosity", "text.verbosity")),
-    ("reasoning", "reasoning", lambda d: v.opt_dict(d, "reasoning")),
+    ("text", "text_verbosity", lambda d: _one_of(d["text"] or {}, "verbosity", VERBOSITIES,
+                                                 "text.verbosity")),
+    ("reasoning", "reasoning", lambda d: _reasoning(d)),
     ("metadata", "metadata", lambda d: v.metadata(d) or {}),
     ("user", "user", lambda d: v.opt_str(d, "user")),
     ("safety_identifier", "safety_identifier", lambda d: v.opt_str(d, "safety_identifier")),

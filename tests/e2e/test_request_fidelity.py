@@ -97,3 +97,25 @@ async def test_a_reusable_prompt_is_a_400_where_it_cannot_be_read(
     relayed = await create(gateway_url, model="openai@gpt-4o", prompt={"id": "pmpt_1"})
     assert relayed.status_code == 200, relayed.text
     assert upstream.last().body["prompt"] == {"id": "pmpt_1"}
+
+
+@pytest.mark.parametrize(("body", "param"), [
+    ({"reasoning": {"effort": "ultra"}}, "reasoning.effort"),
+    ({"reasoning": {"effort": 5}}, "reasoning.effort"),
+    ({"reasoning": {"summary": "bogus"}}, "reasoning.summary"),
+    ({"text": {"verbosity": "loud"}}, "text.verbosity"),
+])
+async def test_values_outside_openai_s_enums_are_a_400(
+    gateway_url: str, upstream: FakeUpstream, body: dict[str, Any], param: str
+) -> None:
+    """They were relayed to openai@ (or dropped by a translation) and echoed as sent."""
+    answer = await create(gateway_url, model="openai@gpt-4o", **body)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["param"] == param
+    assert upstream.received == []
+
+
+async def test_the_largest_effort_is_taken_everywhere(gateway_url: str) -> None:
+    for model in ("openai@gpt-5", "groq@m", "claude@m"):
+        answer = await create(gateway_url, model=model, reasoning={"effort": "max"})
+        assert answer.status_code == 200, (model, answer.text)
