@@ -54,6 +54,11 @@ def tool_config(call: ModelCall, *, thinking: bool) -> ToolConfig:
             )
     if not tools:
         return ToolConfig([], None)
+    if thinking and mapped is not None and mapped["type"] in ("any", "tool"):
+        raise InvalidRequest(  # (the answer tool of text.format is asked for by a note)
+            "A tool_choice that forces a tool call cannot be combined with reasoning on "
+            "Anthropic models (extended thinking takes only auto or none).",
+            param="tool_choice", code="unsupported_parameter")
     if call.parallel_tool_calls is False and (mapped is None or mapped["type"] != "none"):
         mapped = {**(mapped or {"type": "auto"}), "disable_parallel_tool_use": True}
     return ToolConfig(tools, mapped, note)

@@ -110,6 +110,16 @@ def test_json_schema_with_thinking_uses_auto_choice_and_a_system_note() -> None:
     assert JSON_TOOL in got["system"]
 
 
+@pytest.mark.parametrize("choice", ["required", {"type": "function", "name": "weather"}])
+def test_a_forced_tool_with_thinking_is_a_400(choice: object) -> None:
+    """Anthropic refuses forced tool use with extended thinking: that came back as an
+    upstream error about a request the client did not write."""
+    with pytest.raises(InvalidRequest) as caught:
+        body([user("x")], tools=[WEATHER], tool_choice=choice, reasoning={"effort": "low"})
+    assert (caught.value.param, caught.value.code) == ("tool_choice", "unsupported_parameter")
+    body([user("x")], tools=[WEATHER], tool_choice="auto", reasoning={"effort": "low"})
+
+
 def test_json_object_format_uses_an_open_object_schema() -> None:
     got = body([user("x")], text_format={"type": "json_object"})
     assert got["tools"][0]["input_schema"] == {"type": "object", "additionalProperties": True}
