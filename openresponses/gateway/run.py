@@ -49,6 +49,7 @@ from openresponses.gateway.tool_loop import (
     list_mcp_tools,
     pending_approvals,
     start_calls,
+    within_budget,
 )
 from openresponses.gateway.tool_runner import ToolMessage
 from openresponses.gateway.turn_source import turn_events
@@ -238,8 +239,7 @@ class ResponseRun:
                     if builder.finish_reason == "pause":
                         continue  # a paused turn (Anthropic pause_turn): send it back, go on
                     break
-                if self._over_budget(calls):
-                    break
+                calls, ignored = self._within_budget(calls)
                 waiting = [c for c in calls if self._needs_approval(c)]
                 runnable = [c for c in calls if c not in waiting]
                 if runnable:  # those needing no approval run now, the others wait for it
@@ -251,6 +251,7 @@ class ResponseRun:
                                                     include_sources=self._sources())
                     yield done
                     context += more
+                context += ignored  # after the calls run: the model's order
                 if waiting:
                     yield self._approval_requests(waiting)
                     break
@@ -354,14 +355,15 @@ class ResponseRun:
             context += more
         return context
 
-    def _over_budget(self, calls: list[ToolCallRequest]) -> bool:
-        """Whether running ``calls`` would pass ``max_tool_calls`` (the response then ends
-        ``incomplete``)."""
-        limit = self.request.max_tool_calls
-        if limit is not None and self.tool_calls + len(calls) > limit:
-            self.builder.set_incomplete("max_tool_calls")
-            return True
-        return False
+    def _within_budget(self, calls: list[ToolCallRequest]
+                       ) -> tuple[list[ToolCallRequest], list[Item]]:
+        """``tool_loop.within_budget``; once the budget is spent, the gateway's tools are no
+        longer offered, so the model answers."""
+        allowed, ignored, spent = within_budget(calls, self.tool_calls,
+                                                self.request.max_tool_calls)
+        if spent:
+            self.toolset = self.toolset.without_server_tools()
+        return allowed, ignored
 
     def _approval_requests(self, calls: list[ToolCallRequest]) -> list[Event]:
         """The MCP approval requests of ``calls``, added to the output (the response ends)."""

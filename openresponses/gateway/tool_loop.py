@@ -49,6 +49,20 @@ def context_pair(call: ToolCallRequest, output: str) -> list[Item]:
     ]
 
 
+def within_budget(calls: list[ToolCallRequest], used: int, limit: int | None
+                  ) -> tuple[list[ToolCallRequest], list[Item], bool]:
+    """The calls ``max_tool_calls`` (``limit``, of which ``used`` are spent) still allows,
+    the context telling the model the others were not run (as OpenAI, further calls are
+    ignored), and whether the budget is now spent."""
+    if limit is None:
+        return calls, [], False
+    allowed = calls[:max(limit - used, 0)]
+    ignored = [item for call in calls[len(allowed):] for item in context_pair(
+        call, "Not run: this response's limit of tool calls (max_tool_calls) is reached. "
+              "Answer without it.")]
+    return allowed, ignored, used + len(allowed) >= limit
+
+
 def _object_text(arguments: str | None) -> str:
     try:
         parsed = orjson.loads(arguments or "{}")

@@ -58,6 +58,12 @@ class Toolset:
     mcp_tools: list[tuple[int, dict[str, Any]]]  # (index in request.tools, the mcp tool)
     warnings: list[str]
 
+    def without_server_tools(self) -> Toolset:
+        """This toolset offering the model only the client's tools (``server`` stays: a call
+        the model still makes to a gateway tool is known as one)."""
+        tools = [t for t in self.model_tools if t.get("name") not in self.server]
+        return attrs.evolve(self, model_tools=tools)
+
     def with_mcp_tools(self, specs: list[ServerToolSpec]) -> Toolset:
         """This toolset plus listed MCP tools (offered as functions, run by the gateway)."""
         server = {**self.server, **{s.function["name"]: s for s in specs}}

@@ -200,15 +200,23 @@ async def test_loop_bound_stops_with_incomplete(gateway_url: str, upstream: Fake
     assert len(upstream.received) == 3
 
 
-async def test_max_tool_calls_stops_with_incomplete(
+async def test_calls_past_max_tool_calls_are_ignored_and_the_model_answers(
     gateway_url: str, upstream: FakeUpstream
 ) -> None:
-    upstream.queue(Script(text="", tool_calls=(search_call("a", "1"), search_call("b", "2"))))
-    body = (await create(gateway_url, {"model": "groq@m", "input": "x", "tools": [SEARCH],
+    """As OpenAI: further calls are ignored. The response used to end incomplete (a reason
+    outside OpenAI's enum) with none of the calls run."""
+    upstream.queue(Script(text="", tool_calls=(search_call("a", "1"), search_call("b", "2"))),
+                   Script(text="from one search"))
+    body = (await create(gateway_url, {"model": "groq@m", "input": "x",
+                                       "tools": [SEARCH, CLIENT_TOOL],
                                        "max_tool_calls": 1})).json()
-    assert body["status"] == "incomplete"
-    assert body["incomplete_details"] == {"reason": "max_tool_calls"}
-    assert upstream.searches == []
+    check_response(body)
+    assert (body["status"], body["output_text"]) == ("completed", "from one search")
+    assert [i["type"] for i in body["output"]] == ["web_search_call", "message"]
+    assert [s.body["q"] for s in upstream.searches] == ["1"]
+    last = upstream.last().body
+    assert [t["function"]["name"] for t in last["tools"]] == ["get_time"]  # spent: not offered
+    assert "max_tool_calls" in last["messages"][-1]["content"]  # the model is told
 
 
 async def test_think_tool_becomes_a_reasoning_item(
