@@ -17,9 +17,11 @@ def model_call(
     api: str,
 ) -> ModelCall:
     tools = toolset.model_tools
-    penalties = {name: value for name, value in (
-        ("presence_penalty", request.presence_penalty),
-        ("frequency_penalty", request.frequency_penalty)) if value is not None}
+    penalties = None
+    if request.presence_penalty is not None or request.frequency_penalty is not None:
+        penalties = {name: value for name, value in (
+            ("presence_penalty", request.presence_penalty),
+            ("frequency_penalty", request.frequency_penalty)) if value is not None}
     return ModelCall(
         provider=provider, model=model, input=items, instructions=request.instructions,
         tools=tools, tool_choice=model_tool_choice(request.tool_choice, toolset) if tools else None,

@@ -144,7 +144,7 @@ class Connection:
     async def _dispatch(self, raw: str | bytes, nursery: trio.Nursery) -> None:
         try:
             message = orjson.loads(raw)
-            check_depth(message)
+            check_depth(message, len(raw))
         except orjson.JSONDecodeError:
             await self.send(ws_error(InvalidRequest("The message is not valid JSON.",
                                                     code="invalid_json")))
