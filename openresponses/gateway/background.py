@@ -8,11 +8,14 @@ route, ``in_progress`` once the upstream accepted it, and finally by the run its
 - ``Cancel``: cancels the job's task; the response is stored ``cancelled`` (items still open
   end ``incomplete``) and returned. Idempotent: an unknown or finished job answers None.
 - ``CancelElsewhere``: the job runs in another process (several share one store). Its job row
-  is taken over by a cancel mark (``background_jobs.py``), then the response is stored
-  ``cancelled``. Every ``watch`` seconds a runner with jobs looks for marks (one query) and
-  stops its jobs that were marked, storing them ``cancelled`` even if they finished meanwhile;
-  a job that ends looks for a mark once more before it is forgotten, so ``cancelled`` is what
-  stays stored.
+  is taken over by a cancel mark (``background_jobs.py``), then the stored response is marked
+  ``cancelled`` if it is still unfinished (``Store.cancel_response``, one transaction: a cancel
+  that comes after the run's final save finds it final and answers it as it is). Every
+  ``watch`` seconds a runner with jobs looks for marks (one query) and stops its jobs that were
+  marked, storing them ``cancelled``; a job that ends looks for a mark once more before it is
+  forgotten, and keeps its end unless the store says it was cancelled first: the run's own
+  saves never write over a cancel (``StoredResponse.replaces``), so what stays stored is what
+  the canceller answered.
 - ``Follow``: the events after a sequence number, then new ones as they come, until the
   response is final: from memory for a job of this runner, else from the store (polled).
 - Liveness (``background_jobs.py``): the runner beats every ``heartbeat`` seconds for its
@@ -42,7 +45,7 @@ from openresponses.gateway.background_jobs import INTERRUPTED, JobRows, runner_i
 from openresponses.gateway.builder import Event
 from openresponses.gateway.run import as_gateway_error
 from openresponses.gateway.storage import GetResponse, SaveResponse, StorageMessage
-from openresponses.gateway.storage_background import AppendEvents, LoadEvents
+from openresponses.gateway.storage_background import AppendEvents, CancelStored, LoadEvents
 from openresponses.store.base import StoredResponse
 
 logger = logging.getLogger("openresponses.background")
@@ -249,9 +252,10 @@ class BackgroundRunner(Actor[BackgroundMessage]):
     async def _store_stopped(self, job: _Job, error: dict[str, Any]) -> None:
         """Store a job stopped midway: ``cancelled`` (asked) or ``failed`` with ``error``."""
         response = job.work.snapshot()
-        if response.get("status") not in UNFINISHED and not job.cancelled_elsewhere:
+        if response.get("status") not in UNFINISHED and not (
+                job.cancelled_elsewhere and await self._stored_cancelled(job)):
             job.final = response
-            return  # it finished while being stopped
+            return  # it finished while being stopped (before a cancel from elsewhere)
         for item in response.get("output", []):
             if item.get("status") == "in_progress":
                 item["status"] = "incomplete"
@@ -282,12 +286,11 @@ class BackgroundRunner(Actor[BackgroundMessage]):
         return job.final
 
     async def _cancel_elsewhere(self, record: StoredResponse) -> dict[str, Any]:
-        """Mark the job cancelled, then store the response so (see the module docstring)."""
+        """Mark the job cancelled, then the stored response, if it is still unfinished (see
+        the module docstring); the response as it then is."""
         await self._rows.mark_cancelled(record.id, record.owner)
-        response = {**record.response, "status": "cancelled"}
-        cancelled = attrs.evolve(record, response=response, replaces=True)
-        await self._storage.ask(SaveResponse(cancelled))
-        return response
+        now = await self._storage.ask(CancelStored(record.owner, record.id))
+        return now if now is not None else {**record.response, "status": "cancelled"}
 
     async def _deleted(self, job: _Job) -> bool:
         """Whether the job's response was deleted (by a client, here or in another process)
@@ -296,6 +299,12 @@ class BackgroundRunner(Actor[BackgroundMessage]):
             return False
         work = job.work
         return await self._storage.ask(GetResponse(work.owner, work.response_id)) is None
+
+    async def _stored_cancelled(self, job: _Job) -> bool:
+        """Whether another process stored the response ``cancelled`` (before the run's end,
+        which then did not write over it)."""
+        record = await self._storage.ask(GetResponse(job.work.owner, job.work.response_id))
+        return record is not None and record.response.get("status") == "cancelled"
 
     async def _marked(self, job: _Job) -> bool:
         return job.work.response_id in await self._rows.marked_ids()

@@ -32,6 +32,7 @@ from openresponses.gateway.group_commit import GroupCommit
 from openresponses.gateway.storage_background import (
     AppendEvents,
     BackgroundMessage,
+    CancelStored,
     FinishJob,
     GetSecret,
     Heartbeat,
@@ -240,7 +241,7 @@ class StorageActor(Actor[StorageMessage]):
                 writes, call = conversation_store_call(message)  # storage_conversations.py
                 return await (self._call(call) if writes else self._read(call))
             case (AppendEvents() | LoadEvents() | TrackJob() | FinishJob() | Heartbeat()
-                  | ReapJobs() | JobRunners() | GetSecret()):
+                  | ReapJobs() | JobRunners() | CancelStored() | GetSecret()):
                 writes, call = background_store_call(message)  # storage_background.py
                 return await (self._call(call) if writes else self._read(call))
             case _:

@@ -64,6 +64,14 @@ class JobRunners(Ask[list[str]]):
 
 
 @attrs.frozen
+class CancelStored(Ask[dict[str, Any] | None]):
+    """``Store.cancel_response``: cancelled if still unfinished; the response as it is."""
+
+    owner: str
+    response_id: str
+
+
+@attrs.frozen
 class GetSecret(Ask[bytes]):
     """The gateway secret ``name`` (made on first use, shared through the database)."""
 
@@ -72,7 +80,7 @@ class GetSecret(Ask[bytes]):
 
 BackgroundMessage = (
     AppendEvents | LoadEvents | TrackJob | FinishJob | Heartbeat | ReapJobs | JobRunners
-    | GetSecret
+    | CancelStored | GetSecret
 )
 
 
@@ -93,6 +101,8 @@ def background_store_call(message: BackgroundMessage) -> tuple[bool, Callable[[S
             return True, lambda store: store.reap_jobs(stale_before, error, runners)
         case JobRunners():
             return False, lambda store: store.job_runners()
+        case CancelStored(owner=owner, response_id=response_id):
+            return True, lambda store: store.cancel_response(owner, response_id)
         case GetSecret(name=name):
             return True, lambda store: store.secret(name)  # may create it: the write path
         case _:

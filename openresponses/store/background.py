@@ -82,6 +82,12 @@ class BackgroundStore(Protocol):
         ids of the responses failed."""
         ...
 
+    def cancel_response(self, owner: str, response_id: str) -> dict[str, Any] | None:
+        """Mark the stored response ``cancelled`` if it is still queued or in progress (one
+        transaction); the response as it then is (cancelled, or already final), None if
+        unknown for ``owner``."""
+        ...
+
     def secret(self, name: str) -> bytes:
         """The secret called ``name``, made (32 random bytes) the first time it is asked for."""
         ...

@@ -68,6 +68,16 @@ RETURNING body, (SELECT COALESCE(MAX(seq), -1) FROM response_events
 """
 
 
+# Cancels the response only while it is unfinished (a save holding the row is waited for,
+# and its result is what the WHERE sees); returns the cancelled body.
+_CANCEL = """
+UPDATE responses SET body = body || '{"status": "cancelled"}'::jsonb
+WHERE id = %(id)s AND owner = %(owner)s AND body ->> 'status' IN ('queued', 'in_progress')
+RETURNING body
+"""
+_BODY = "SELECT body FROM responses WHERE id = %(id)s AND owner = %(owner)s"
+
+
 class PostgresEvents:
     """``BackgroundStore`` on the connections of ``PostgresStore`` (which defines them)."""
 
@@ -134,6 +144,15 @@ class PostgresEvents:
                 conn.execute("DELETE FROM background_jobs WHERE response_id = ANY(%s)",
                              ([response_id for response_id, _ in stale],))
         return failed
+
+    def cancel_response(self, owner: str, response_id: str) -> dict[str, Any] | None:
+        ids = {"id": response_id, "owner": owner}
+        with self._transaction() as conn:  # not cancelled: read as it is now (its own snapshot)
+            row = conn.execute(_CANCEL, ids).fetchone() or conn.execute(_BODY, ids).fetchone()
+        if row is None:
+            return None
+        response: dict[str, Any] = row[0]
+        return response
 
     def secret(self, name: str) -> bytes:
         with self._reader() as conn:

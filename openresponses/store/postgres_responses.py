@@ -82,6 +82,7 @@ UPDATE responses AS r SET
 FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::jsonb[])
     AS u (id, owner, previous_response_id, created_at, body)
 WHERE r.id = u.id AND r.owner = u.owner
+  AND (r.body ->> 'status' IS DISTINCT FROM 'cancelled' OR u.body ->> 'status' = 'cancelled')
 RETURNING r.id
 """
 _INSERT_ITEMS = """
@@ -135,7 +136,8 @@ def save_batch(conn: Connection, records: Sequence[StoredResponse]) -> None:
         refused = [row[0] for row in fresh if row[0] not in stored]
         if refused:
             raise ValueError(f"response id {refused[0]} already belongs to another owner")
-        stored |= _write(cur, _REPLACE, replacing)  # a row deleted since is not made again
+        # A row deleted since is not made again; one cancelled elsewhere is not uncancelled.
+        stored |= _write(cur, _REPLACE, replacing)
         items = [(text(r.id), position, text(item["id"]), _json(item))
                  for r in latest.values() if r.id in stored
                  for position, item in enumerate(r.input_items)]

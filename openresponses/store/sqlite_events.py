@@ -111,6 +111,19 @@ class SqliteEvents:
                 conn.execute("DELETE FROM background_jobs WHERE response_id = ?", (response_id,))
         return failed
 
+    def cancel_response(self, owner: str, response_id: str) -> dict[str, Any] | None:
+        with self._transaction() as conn:
+            row = conn.execute("SELECT body FROM responses WHERE id = ? AND owner = ?",
+                               (response_id, owner)).fetchone()
+            if row is None:
+                return None
+            response: dict[str, Any] = orjson.loads(row[0])
+            if response.get("status") in _UNFINISHED:
+                response["status"] = "cancelled"
+                conn.execute("UPDATE responses SET body = ? WHERE id = ?",
+                             (orjson.dumps(response), response_id))
+        return response
+
     def secret(self, name: str) -> bytes:
         with self._reader() as conn:
             row = conn.execute("SELECT value FROM gateway_secrets WHERE name = ?",

@@ -9,7 +9,8 @@ statement is scoped by ``owner``. The listing for the console is in ``sqlite_lis
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import orjson
 
@@ -62,6 +63,13 @@ _UPDATE = """
 UPDATE responses SET previous_response_id = ?, created_at = ?, body = ?
 WHERE id = ? AND owner = ?
 """
+# A replacing save (``StoredResponse.replaces``): over the row only while it exists, and never
+# over a cancel (another process cancelled it; only a cancelled body may replace it then).
+_REPLACE = """
+UPDATE responses SET previous_response_id = ?, created_at = ?, body = ?
+WHERE id = ? AND owner = ?
+  AND (json_extract(CAST(body AS TEXT), '$.status') IS NOT 'cancelled' OR ? = 'cancelled')
+"""
 _INSERT_ITEM = "INSERT INTO input_items (response_id, position, item_id, body) VALUES (?, ?, ?, ?)"
 
 # Rows of the chain and of their input items in one statement: a response row has position -1
@@ -102,30 +110,39 @@ def upsert_batch(conn: sqlite3.Connection, records: Sequence[StoredResponse]) ->
     """Insert or replace each record and its input items, in the caller's transaction, with
     one statement for the input items of all of them; ``ValueError`` if an id belongs to
     another owner (the caller rolls the whole batch back). A record that ``replaces`` is
-    only an UPDATE: skipped when its row is gone."""
+    only an UPDATE (``_REPLACE``): skipped when its row is gone or was cancelled elsewhere."""
     dumps = orjson.dumps
     items: list[tuple[str, int, str, bytes]] = []
     for record in records:
         body = dumps(record.response)
-        inserted = not record.replaces and conn.execute(_INSERT, (
-            record.id, record.owner, record.previous_response_id, record.created_at, body,
-        )).rowcount
-        if not inserted:  # the id is taken (the caller's: an update, or not), or it replaces
+        if record.replaces:
+            if not conn.execute(_REPLACE, (
+                    record.previous_response_id, record.created_at, body, record.id,
+                    record.owner, record.response.get("status"))).rowcount:
+                continue  # deleted, or cancelled elsewhere, since: it stays so
+        elif not conn.execute(_INSERT, (record.id, record.owner, record.previous_response_id,
+                                        record.created_at, body)).rowcount:
             cursor = conn.execute(_UPDATE, (record.previous_response_id, record.created_at,
                                             body, record.id, record.owner))
-            if cursor.rowcount == 0 and record.replaces:
-                continue  # deleted since it was first stored: it stays deleted
             if cursor.rowcount == 0:
                 raise ValueError(f"response id {record.id} already belongs to another owner")
-            if items:  # an earlier record of this batch may be this one: its items first
-                conn.executemany(_INSERT_ITEM, items)
-                items = []
-            conn.execute("DELETE FROM input_items WHERE response_id = ?", (record.id,))
-        rid = record.id
-        items += [(rid, position, item["id"], dumps(item))
-                  for position, item in enumerate(record.input_items)]
+        else:
+            items += _items(record, dumps)  # a new response: it has no items to replace
+            continue
+        if items:  # an earlier record of this batch may be this one: its items first
+            conn.executemany(_INSERT_ITEM, items)
+            items = []
+        conn.execute("DELETE FROM input_items WHERE response_id = ?", (record.id,))
+        items += _items(record, dumps)
     if items:
         conn.executemany(_INSERT_ITEM, items)
+
+
+def _items(record: StoredResponse, dumps: Callable[[Any], bytes]
+           ) -> list[tuple[str, int, str, bytes]]:
+    rid = record.id
+    return [(rid, position, item["id"], dumps(item))
+            for position, item in enumerate(record.input_items)]
 
 
 def load_chain(

@@ -1,6 +1,8 @@
 """Saves that replace (``StoredResponse.replaces``: a background response's progress) write
 over the response's row while it exists and never make it again once it was deleted, by any
-process: a deleted background response stays deleted, on every backend."""
+process: a deleted background response stays deleted, on every backend. A cancel from another
+process (``Store.cancel_response``) marks only an unfinished response, and the run's later
+saves never write over it: what stays stored is what the canceller answered."""
 
 from __future__ import annotations
 
@@ -63,3 +65,38 @@ def test_a_batch_mixing_replacing_and_new_saves_keeps_the_last_record(
     found = store.get("alice", "resp_1")
     assert found is not None
     assert found.response["status"] == "completed"
+
+
+def test_a_cancel_marks_only_an_unfinished_response_and_answers_it_as_it_is(
+    store: Store
+) -> None:
+    """Cancels from another process wrote a stale snapshot marked cancelled over a response
+    that had just completed: its output was lost (fuzzed on two gateways, 1 in 60)."""
+    store.save_batch([record("resp_run", status="in_progress"),
+                      record("resp_done", status="completed")])
+    cancelled = store.cancel_response("alice", "resp_run")
+    assert cancelled is not None
+    assert cancelled["status"] == "cancelled"
+    found = store.get("alice", "resp_run")
+    assert found is not None
+    assert found.response["status"] == "cancelled"
+    done = store.cancel_response("alice", "resp_done")
+    assert done is not None
+    assert done["status"] == "completed"
+    assert store.cancel_response("mallory", "resp_run") is None
+    assert store.cancel_response("alice", "resp_unknown") is None
+
+
+def test_a_run_s_later_saves_never_write_over_a_cancel(store: Store) -> None:
+    store.save_batch([record("resp_1", status="in_progress")])
+    store.cancel_response("alice", "resp_1")
+    completed = attrs.evolve(record("resp_1", status="completed", items=1), replaces=True)
+    store.save_batch([completed])
+    found = store.get("alice", "resp_1")
+    assert found is not None
+    assert found.response["status"] == "cancelled"  # the run's end did not uncancel it
+    with_output = attrs.evolve(record("resp_1", status="cancelled", items=1), replaces=True)
+    store.save_batch([with_output])  # the run storing its cancel, with what it made
+    found = store.get("alice", "resp_1")
+    assert found is not None
+    assert [item["id"] for item in found.input_items] == ["resp_1_item0"]
