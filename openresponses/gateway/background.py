@@ -93,6 +93,15 @@ class CancelElsewhere(Ask[dict[str, Any]]):
 
 
 @attrs.frozen
+class StopElsewhere(Ask[None]):
+    """Mark the job of a response being deleted that another process runs: its runner stops
+    it at its next look for marks (``watch``) and, finding it deleted, stores nothing."""
+
+    owner: str
+    response_id: str
+
+
+@attrs.frozen
 class Snapshot(Ask[dict[str, Any] | None]):
     """The response of a live job of ``owner`` as it is now, or None."""
 
@@ -109,7 +118,7 @@ class Follow(StreamAsk[list[Event]]):
     after: int = -1
 
 
-BackgroundMessage = Start | Cancel | CancelElsewhere | Snapshot | Follow
+BackgroundMessage = Start | Cancel | CancelElsewhere | StopElsewhere | Snapshot | Follow
 
 
 @attrs.define(eq=False)
@@ -172,6 +181,9 @@ class BackgroundRunner(Actor[BackgroundMessage]):
                 return await self._cancel(owner, response_id)
             case CancelElsewhere(record=record):
                 return await self._cancel_elsewhere(record)
+            case StopElsewhere(owner=owner, response_id=response_id):
+                await self._rows.mark_cancelled(response_id, owner)
+                return None
             case Snapshot(owner=owner, response_id=response_id):
                 return self._snapshot(owner, response_id)
             case Follow():

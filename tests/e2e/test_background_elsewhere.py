@@ -114,25 +114,6 @@ async def test_a_background_response_deleted_while_it_runs_stays_deleted(
     assert "broke" not in caplog.text
 
 
-async def test_a_background_response_deleted_by_another_process_is_not_stored_again(
-    upstream: FakeUpstream, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    upstream.hold = trio.Event()  # the upstream stream pauses after its first chunk
-    upstream.queue(Script(text="one two three four", chunks=4))
-    async with gateway_on(upstream, tmp_path) as runs, gateway_on(upstream, tmp_path) as other:
-        created = await in_thread(runs.responses.create, model="groq@m", input="go",
-                                  background=True)
-        await poll(lambda: runs.responses.retrieve(created.id),
-                   lambda r: r.status == "in_progress")
-        await in_thread(other.responses.delete, created.id)
-        upstream.hold.set()  # the run's next events cannot be written: it is gone
-        await trio.sleep(0.5)
-        for gateway in (runs, other):
-            with pytest.raises(openai.NotFoundError):
-                await in_thread(gateway.responses.retrieve, created.id)
-    assert "broke" not in caplog.text
-
-
 async def test_a_background_response_deleted_elsewhere_just_before_its_final_save_stays_gone(
     upstream: FakeUpstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
@@ -184,3 +165,27 @@ async def test_a_cancel_during_the_failed_save_of_a_refused_run_leaves_it_failed
     failed = await poll(lambda: client.responses.retrieve(created.id),
                         lambda r: r.status != "queued")
     assert failed.status == "failed"
+
+
+async def test_a_deletion_from_another_process_stops_the_run_at_once(
+    upstream: FakeUpstream, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The run is stopped and stores nothing. Its runner learned of the deletion only at its
+    next write: a model slow to answer kept the deleted response readable there, and kept
+    spending tokens, until then."""
+    upstream.hold = trio.Event()  # the upstream stream pauses after its first chunk
+    upstream.queue(Script(text="one two three four", chunks=4))
+    async with gateway_on(upstream, tmp_path) as runs, gateway_on(upstream, tmp_path) as other:
+        created = await in_thread(runs.responses.create, model="groq@m", input="go",
+                                  background=True)
+        await poll(lambda: runs.responses.retrieve(created.id),
+                   lambda r: r.status == "in_progress")
+        await in_thread(other.responses.delete, created.id)
+        with trio.fail_after(3):
+            await upstream.disconnected.wait()  # the run was stopped, not left waiting
+        await trio.sleep(0.2)
+        for gateway in (runs, other):
+            with pytest.raises(openai.NotFoundError):
+                await in_thread(gateway.responses.retrieve, created.id)
+        upstream.hold.set()
+    assert "broke" not in caplog.text
