@@ -27,6 +27,7 @@ from openresponses.gateway.rate_limiter import (
     Check,
     Decision,
     Hit,
+    LimiterUnavailable,
     ip_hits,
     key_hits,
     rate_headers,
@@ -82,6 +83,16 @@ async def check(gateway: Gateway, hits: Sequence[Hit]) -> None:
         raise _refused(decision)
 
 
+async def _check_admin(gateway: Gateway, hits: Sequence[Hit]) -> None:
+    """The address's limit for an admin route, which stays open while the limiter cannot
+    answer (``OPENRESPONSES_RATE_LIMIT_ON_ERROR=deny``): the route checks the admin key, and
+    an operator must be able to manage keys during an outage."""
+    try:
+        await check(gateway, hits)
+    except LimiterUnavailable:
+        pass
+
+
 def _refused(decision: Decision) -> RateLimited:
     window = "minute" if decision.period <= 60 else "day"
     wait = math.ceil(decision.retry_after)
@@ -111,11 +122,12 @@ def install_admission(app: QuartTrio, gateway: Gateway, keys: KeyDirectory) -> N
         hits = ip_hits(config, ip)
         token = bearer_token(headers.get("authorization", ""))
         admin = path.startswith(_ADMIN)
-        if admin or token is None or config.auth == "keys":
+        if admin:
+            await _check_admin(gateway, hits)
+            return
+        if token is None or config.auth == "keys":
             await check(gateway, hits)  # before any key look-up
             hits = []
-        if admin:
-            return
         caller = await authenticate(config, keys, token)
         g.caller = caller
         await check(gateway, hits + key_hits(config, caller.owner, caller.limits))

@@ -11,7 +11,7 @@ import trio
 
 from openresponses.config import load_config
 from tests.e2e.conftest import gateway_env
-from tests.e2e.keys_helpers import call, create_response, error_of
+from tests.e2e.keys_helpers import ADMIN_KEY, KEYS_MODE, call, create_response, error_of
 from tests.e2e.live import closed_port, live_gateway
 from tests.fakes.upstream import FakeUpstream
 from tests.openresponses.gateway.limiter_backends import delete_keys, fresh_prefix
@@ -53,8 +53,8 @@ def unreachable(on_error: str) -> dict[str, str]:
 async def test_without_redis_deny_answers_503_rate_limiter_unavailable(
     upstream: FakeUpstream, tmp_path: Path
 ) -> None:
-    config = load_config(env={**gateway_env(upstream, tmp_path), **unreachable("deny")},
-                         path=None)
+    config = load_config(env={**gateway_env(upstream, tmp_path), **unreachable("deny"),
+                              **KEYS_MODE}, path=None)
     async with live_gateway(config) as root:
         refused = await create_response(f"{root}/v1", KEY)
         assert refused.status_code == 503
@@ -64,6 +64,8 @@ async def test_without_redis_deny_answers_503_rate_limiter_unavailable(
         assert len(upstream.received) == 0  # refused before any upstream call
         metrics = await call("GET", f"{root}/metrics", None)
         assert 'openresponses_rate_limiter_errors_total{outcome="denied"} 1.0' in metrics.text
+        listed = await call("GET", f"{root}/v1/admin/keys", ADMIN_KEY)
+        assert listed.status_code == 200, listed.text  # keys are managed during the outage
 
 
 async def test_without_redis_allow_serves_unlimited_and_counts_it(
