@@ -303,16 +303,18 @@ def ip_hits(config: Config, ip: str | None) -> list[Hit]:
     return [Hit(f"ip:{ip}", Rate(limit, MINUTE), scope="ip")] if limit > 0 and ip else []
 
 
-def key_hits(config: Config, owner: str, limits: KeyLimits | None) -> list[Hit]:
+def key_hits(config: Config, owner: str, limits: KeyLimits | None, *,
+             tokens: bool = True) -> list[Hit]:
     """The key's buckets: requests per day (its own limit or the gateway's), and its own
-    requests and tokens per minute if set. ``owner`` is the key's hash."""
+    requests and tokens per minute if set. ``owner`` is the key's hash. ``tokens``: whether
+    the request may call a model (a read is not refused for a spent token budget)."""
     limits = limits or KeyLimits()
     per_day = limits.requests_per_day
     per_day = config.rate_limit_key_per_day if per_day is None else per_day
     hits = [Hit(f"day:{owner}", Rate(per_day, DAY))] if per_day > 0 else []
     if limits.requests_per_minute:
         hits.append(Hit(f"rpm:{owner}", Rate(limits.requests_per_minute, MINUTE)))
-    if limits.tokens_per_minute:
+    if limits.tokens_per_minute and tokens:
         hits.append(Hit(f"tpm:{owner}", Rate(limits.tokens_per_minute, MINUTE), cost=0,
                         unit="tokens", scope="tokens"))
     return hits

@@ -63,6 +63,11 @@ def _trusted(address: str, trusted: Sequence[IPNetwork]) -> bool:
     return any(parsed in network for network in trusted)
 
 
+# The routes that call a model: only they are refused for a spent tokens-per-minute budget
+# (polling a background response's result must not wait for the budget it spent).
+_MODEL_ROUTES = frozenset({"/v1/responses", "/v1/chat/completions", "/v1/responses/compact"})
+
+
 async def check(gateway: Gateway, hits: Sequence[Hit]) -> None:
     """Ask the limiter to admit a request drawing on ``hits``; keep the binding decision on
     ``g`` for the headers; 429 if refused (counted), 503 if the limiter's mailbox is full."""
@@ -130,7 +135,9 @@ def install_admission(app: QuartTrio, gateway: Gateway, keys: KeyDirectory) -> N
             hits = []
         caller = await authenticate(config, keys, token)
         g.caller = caller
-        await check(gateway, hits + key_hits(config, caller.owner, caller.limits))
+        spends = request.method == "POST" and path in _MODEL_ROUTES
+        await check(gateway, hits + key_hits(config, caller.owner, caller.limits,
+                                             tokens=spends))
 
     @app.after_request
     async def rate_limit_headers(response: Response) -> Response:

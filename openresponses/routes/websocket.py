@@ -99,7 +99,7 @@ async def _admit(gateway: Gateway, keys: KeyDirectory) -> Caller:
                    websocket.headers.get("x-forwarded-for"), config.trusted_proxies)
     await check(gateway, ip_hits(config, ip))
     caller = await authenticate(config, keys, _bearer())
-    await check(gateway, key_hits(config, caller.owner, caller.limits))
+    await check(gateway, key_hits(config, caller.owner, caller.limits, tokens=False))
     return caller
 
 

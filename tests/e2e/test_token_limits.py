@@ -40,12 +40,14 @@ async def _hang_up_after_the_first_text(gateway_url: str, key: str, path: str,
 
 
 async def _refused_soon(gateway_url: str, key: str) -> bool:
-    """Whether the key's token bucket refuses within 3 s (a probe that charges no tokens)."""
+    """Whether the key's token bucket refuses within 3 s. The probe charges no tokens: a
+    model call without a model, admitted (then a 400) or refused (429) before it is read."""
     with trio.move_on_after(3):
         while True:
-            probe = await call("GET", f"{gateway_url}/responses/resp_probe", key)
+            probe = await call("POST", f"{gateway_url}/responses", key, {"input": "x"})
             if probe.status_code == 429:
                 return True
+            assert probe.status_code == 400, probe.text
             await trio.sleep(0.05)
     return False
 
@@ -91,3 +93,21 @@ async def test_a_client_that_asks_for_the_usage_gets_it(
               if line.startswith("data: {")]
     assert chunks[-1]["choices"] == []
     assert chunks[-1]["usage"]["total_tokens"] == 18
+
+
+async def test_a_spent_token_budget_refuses_model_calls_not_reads(
+    gateway_url: str, upstream: FakeUpstream
+) -> None:
+    """Reads were refused too: a client could not fetch the result of the background
+    response that had spent the budget."""
+    key = await _limited_key(gateway_url)
+    async with httpx2.AsyncClient(timeout=10) as http:
+        first = await http.post(f"{gateway_url}/responses", headers=bearer(key),
+                                json={"model": "groq@m", "input": "hi"})
+        assert first.status_code == 200
+        assert await _refused_soon(gateway_url, key)  # its 18 tokens overdrew the 10
+        read = await http.get(f"{gateway_url}/responses/{first.json()['id']}",
+                              headers=bearer(key))
+        items = await http.get(f"{gateway_url}/responses/{first.json()['id']}/input_items",
+                               headers=bearer(key))
+    assert (read.status_code, items.status_code) == (200, 200)
