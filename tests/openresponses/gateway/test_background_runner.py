@@ -225,11 +225,41 @@ async def test_a_job_finishing_as_it_is_cancelled_elsewhere_stays_cancelled() ->
         await run.send.send([event(0, "response.created")])
         await until_status(storage, "in_progress")
         await cancel_from(b, storage)
-        run.response["status"] = "completed"  # the run saves itself completed, then ends
-        await storage.ask(SaveResponse(run.record(copy.deepcopy(run.response))))
+        run.response["status"] = "completed"  # the run saves itself completed, as a
+        # background run does (over its row, never over a cancel), then ends
+        final = attrs.evolve(run.record(copy.deepcopy(run.response)), replaces=True)
+        await storage.ask(SaveResponse(final))
         await run.send.send([event(1, "response.completed")])
         await run.send.aclose()
         with trio.fail_after(5):
             async with a.stream(Follow(owner="alice", response_id="resp_1", after=1)) as out:
                 assert [batch async for batch in out] == []  # ends once the job is over
         assert await status(storage) == "cancelled"
+
+
+async def test_a_cancel_from_elsewhere_that_read_the_job_running_after_it_ended_changes_nothing(
+) -> None:
+    """The other process read the response in progress; the run then saved itself completed
+    before the cancel: the cancel answers completed (it wrote its stale copy, output lost)."""
+    run = FakeRun.make()
+    async with two_processes(watch=3600) as (storage, a, b):
+        await start(storage, a, run)
+        await run.send.send([event(0, "response.created")])
+        await until_status(storage, "in_progress")
+        read = await storage.ask(GetResponse("alice", "resp_1"))
+        assert read is not None
+        run.response.update(status="completed", output=[{"type": "message", "id": "msg_1"}])
+        final = attrs.evolve(run.record(copy.deepcopy(run.response)), replaces=True)
+        await storage.ask(SaveResponse(final))
+        answered = await b.ask(CancelElsewhere(read))
+        assert (answered["status"], answered["output"]) == ("completed", [
+            {"type": "message", "id": "msg_1"}])
+        await run.send.send([event(1, "response.completed")])
+        await run.send.aclose()
+        with trio.fail_after(5):
+            async with a.stream(Follow(owner="alice", response_id="resp_1", after=1)) as out:
+                assert [batch async for batch in out] == []
+        stored = await storage.ask(GetResponse("alice", "resp_1"))
+        assert stored is not None
+        assert stored.response["status"] == "completed"
+        assert stored.response["output"] == [{"type": "message", "id": "msg_1"}]
