@@ -24,6 +24,7 @@ from openresponses.gateway.builder_parts import (
     public_item,
     snapshot,
 )
+from openresponses.gateway.builder_reasoning import ReasoningSummaries
 from openresponses.gateway.builder_server import Event as Event
 from openresponses.gateway.builder_server import ServerItems
 from openresponses.gateway.response_object import (
@@ -40,7 +41,7 @@ from openresponses.tools.toolset import RenamedTool
 _CALLS = ("function_call", "custom_tool_call")
 
 
-class ResponseBuilder(ServerItems):
+class ResponseBuilder(ServerItems, ReasoningSummaries):
     """Builds one response's event stream and final object from normalized model events
     (server tool items and whole items: ``builder_server.ServerItems``)."""
 
@@ -332,36 +333,6 @@ class ResponseBuilder(ServerItems):
         events.append(self._event("response.reasoning.delta", item_id=open_item.item["id"],
                                   output_index=open_item.output_index,
                                   content_index=part.index, delta=delta))
-        return events
-
-    def _summary(self, key: str, index: int, delta: str) -> list[Event]:
-        events, open_item = self._open_item(key, "reasoning")
-        if self.quiet:
-            open_item.summary.setdefault(index, []).append(delta)
-            return events
-        common = {"item_id": open_item.item["id"], "output_index": open_item.output_index,
-                  "summary_index": index}
-        if index not in open_item.summary:
-            open_item.summary[index] = []
-            events.append(self._event("response.reasoning_summary_part.added", **common,
-                                      part={"type": "summary_text", "text": ""}))
-        open_item.summary[index].append(delta)
-        events.append(self._event("response.reasoning_summary_text.delta", **common, delta=delta))
-        return events
-
-    def _close_summaries(self, open_item: OpenItem) -> list[Event]:
-        events: list[Event] = []
-        for index in sorted(open_item.summary):
-            text = "".join(open_item.summary[index])
-            part = {"type": "summary_text", "text": text}
-            open_item.item["summary"].append(part)
-            if self.quiet:
-                continue
-            common = {"item_id": open_item.item["id"], "output_index": open_item.output_index,
-                      "summary_index": index}
-            events.append(self._event("response.reasoning_summary_text.done", **common, text=text))
-            events.append(self._event("response.reasoning_summary_part.done", **common, part=part))
-        open_item.summary.clear()
         return events
 
     # -- function calls --------------------------------------------------------------------

@@ -23,6 +23,7 @@ from actors import MailboxFull
 from openresponses.auth import authenticate, bearer_token
 from openresponses.config import IPNetwork
 from openresponses.errors import Overloaded, RateLimited
+from openresponses.gateway.rate_headers import rate_headers
 from openresponses.gateway.rate_limiter import (
     Check,
     Decision,
@@ -30,7 +31,6 @@ from openresponses.gateway.rate_limiter import (
     LimiterUnavailable,
     ip_hits,
     key_hits,
-    rate_headers,
 )
 from openresponses.gateway.run import Gateway
 from openresponses.keys import KeyDirectory

@@ -16,6 +16,7 @@ import trio.testing
 
 from actors.testing import started
 from openresponses.config import Config
+from openresponses.gateway.rate_headers import format_reset, rate_headers
 from openresponses.gateway.rate_limiter import (
     DAY,
     MINUTE,
@@ -27,10 +28,8 @@ from openresponses.gateway.rate_limiter import (
     MemoryBackend,
     Rate,
     RateLimiter,
-    format_reset,
     ip_hits,
     key_hits,
-    rate_headers,
     token_hit,
 )
 from openresponses.keys import KeyLimits
