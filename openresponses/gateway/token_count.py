@@ -16,6 +16,8 @@ Three methods, best first:
   that cannot be written or the older ``p50k`` / ``r50k`` encodings): each text
   counts ``ceil(characters / 4)``, each item 4 tokens of framing, plus 3 to prime the reply.
   English prose averages about 4 characters a token, so this is typically within 10-20%.
+  Also for an OpenAI model's input of more than 1 M characters: tiktoken's time grows faster
+  than its input, so it counts (in a worker thread) only up to that.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ logger = logging.getLogger("openresponses.tokens")
 ITEM_OVERHEAD = 4  # estimate: role and framing tokens of one item
 TIKTOKEN_ITEM_OVERHEAD = 3  # OpenAI's recipe: tokens per message
 REPLY_PRIMING = 3
+MAX_EXACT_CHARACTERS = 1_000_000  # counted exactly up to this much text, estimated beyond
 EncodingLoader = Callable[[str], "tiktoken.Encoding | None"]
 
 
@@ -82,14 +85,21 @@ def _texts(items: Iterable[Item], instructions: str | None,
 def estimate_tokens(items: Iterable[Item], instructions: str | None = None,
                     tools: list[dict[str, Any]] | None = None) -> int:
     """The documented estimate (see the module docstring)."""
-    texts, framed = _texts(items, instructions, tools)
+    return _estimate(*_texts(items, instructions, tools))
+
+
+def _estimate(texts: list[str], framed: int) -> int:
     return sum(math.ceil(len(t) / 4) for t in texts) + ITEM_OVERHEAD * framed + REPLY_PRIMING
 
 
 def count_with(encoding: tiktoken.Encoding, items: Iterable[Item], instructions: str | None,
                tools: list[dict[str, Any]] | None) -> int:
-    """Tokens by ``encoding`` (OpenAI's recipe: 3 per item, 3 to prime the reply)."""
+    """Tokens by ``encoding`` (OpenAI's recipe: 3 per item, 3 to prime the reply); past
+    ``MAX_EXACT_CHARACTERS`` of text, the estimate. Blocking (tiktoken's time grows faster
+    than the text: 16 M characters of one letter took 12 s): run in a worker thread."""
     texts, framed = _texts(items, instructions, tools)
+    if sum(map(len, texts)) > MAX_EXACT_CHARACTERS:
+        return _estimate(texts, framed)
     tokens = sum(len(encoding.encode_ordinary(t)) for t in texts)
     return tokens + TIKTOKEN_ITEM_OVERHEAD * framed + REPLY_PRIMING
 
@@ -137,7 +147,7 @@ class TokenCounter:
         encoding = await self.encoding(model) if model else None
         if encoding is None:
             return estimate_tokens(items, instructions, tools)
-        return count_with(encoding, items, instructions, tools)
+        return await trio.to_thread.run_sync(count_with, encoding, items, instructions, tools)
 
 
 _COUNT_TOKENS_PATH = "/v1/messages/count_tokens"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import tiktoken.load
 
 from openresponses.gateway.token_count import (
     ITEM_OVERHEAD,
+    MAX_EXACT_CHARACTERS,
     REPLY_PRIMING,
     TIKTOKEN_ITEM_OVERHEAD,
     TokenCounter,
@@ -61,6 +63,29 @@ async def test_openai_models_are_counted_with_their_encoding() -> None:
     assert await counter.count("gpt-4o", items, None, None) == 4 + 5 + 3 + 3
     assert await counter.count("gpt-4o-mini", items, None, None) == 15
     assert loaded == ["o200k_base"]  # loaded once, kept
+
+
+async def test_exact_counting_runs_off_the_event_loop_and_stops_at_a_million_characters(
+) -> None:
+    """tiktoken ran on the event loop: 16 M characters of one letter froze the gateway 12 s."""
+    threads: list[int] = []
+
+    class Watched(tiktoken.Encoding):
+        def encode_ordinary(self, text: str) -> list[int]:
+            threads.append(threading.get_ident())
+            return super().encode_ordinary(text)
+
+    plain = byte_encoding()
+    watched = Watched(name="watched", pat_str=plain._pat_str, special_tokens={},
+                      mergeable_ranks=plain._mergeable_ranks)
+    counter = TokenCounter(lambda name: watched)
+    assert await counter.count("gpt-4o", [message("hello")], None, None) == 15
+    assert threads
+    assert threading.get_ident() not in threads  # a worker thread's
+    huge = [message("a" * (MAX_EXACT_CHARACTERS + 1))]
+    threads.clear()
+    assert await counter.count("gpt-4o", huge, None, None) == estimate_tokens(huge)
+    assert threads == []  # estimated, not encoded
 
 
 async def test_other_models_and_missing_encodings_are_estimated() -> None:
