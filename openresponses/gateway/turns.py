@@ -24,7 +24,7 @@ from openresponses.auth import Caller
 from openresponses.errors import GatewayError, InvalidRequest, NotFound
 from openresponses.gateway.builder import Event
 from openresponses.gateway.compaction import auto_compaction
-from openresponses.gateway.rate_limiter import metered
+from openresponses.gateway.rate_limiter import charge_tokens, metered
 from openresponses.gateway.response_object import usage_of
 from openresponses.gateway.run import Gateway, ResponseRun, load_history
 from openresponses.gateway.storage_conversations import AddConversationItems, LoadConversation
@@ -108,21 +108,28 @@ class Turn:
 
     async def events(self) -> AsyncGenerator[list[Event], None]:
         """The run's event batches (see the module docstring). Cancellation: as the run's."""
+        summarized: dict[str, Any] | None = None
         if self.request.compact_threshold is not None:
             compaction = await auto_compaction(self.gateway, self.caller, self.request,
                                                self.history)
             if compaction is not None:
-                item, usage = compaction
+                item, summarized = compaction
                 self.run.lead_items = [item]
                 # The summarizing call's tokens are the response's too (usage, token limits).
-                self.run.builder.feed(usage_of(usage))
+                self.run.builder.feed(usage_of(summarized))
         batches = metered(self.gateway.limiter, self.caller.owner, self.caller.limits, self.run,
                           self._spent)
-        async with aclosing(batches) as stream:
-            async for batch in stream:
-                if self.request.conversation is not None and _final(batch):
-                    await self._append_to_conversation(self.request.conversation)
-                yield batch
+        try:
+            async with aclosing(batches) as stream:
+                async for batch in stream:
+                    if self.request.conversation is not None and _final(batch):
+                        await self._append_to_conversation(self.request.conversation)
+                    yield batch
+        except GatewayError:  # refused before it started: the summarizing call still ran
+            if summarized is not None:
+                charge_tokens(self.gateway.limiter, self.caller.owner, self.caller.limits,
+                              summarized)
+            raise
 
     async def _append_to_conversation(self, conversation_id: str) -> None:
         """Add the input and output of a kept response; shielded (the response is stored)."""

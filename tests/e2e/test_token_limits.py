@@ -16,7 +16,7 @@ import trio
 
 from tests.e2e.keys_helpers import KEYS_MODE, bearer, call, create_key
 from tests.fakes.script import Script
-from tests.fakes.upstream import FakeUpstream
+from tests.fakes.upstream import ErrorReply, FakeUpstream
 
 pytestmark = pytest.mark.parametrize("gateway_extra_env", [KEYS_MODE])
 SLOW = Script(text="one two three four five six", chunks=6, delay=0.2)
@@ -111,3 +111,23 @@ async def test_a_spent_token_budget_refuses_model_calls_not_reads(
         items = await http.get(f"{gateway_url}/responses/{first.json()['id']}/input_items",
                                headers=bearer(key))
     assert (read.status_code, items.status_code) == (200, 200)
+
+
+@pytest.mark.parametrize("background", [False, True])
+async def test_a_summarizing_call_is_charged_when_the_model_call_then_fails(
+    gateway_url: str, upstream: FakeUpstream, background: bool
+) -> None:
+    """It was charged only with a response that went on: an upstream refusing the main call
+    (a parameter it does not take) bought an unmetered summary of any input."""
+    key = (await create_key(gateway_url, limits={"tokens_per_minute": 1000}))["key"]
+    upstream.queue(Script(text="THE SUMMARY", input_tokens=1500, output_tokens=5),
+                   ErrorReply(400, {"error": {"message": "no", "type": "invalid_request_error"}}))
+    earlier = [{"role": "user", "content": "background " * 600},
+               {"role": "assistant", "content": "Noted."}]
+    async with httpx2.AsyncClient(timeout=10) as http:
+        answer = await http.post(f"{gateway_url}/responses", headers=bearer(key), json={
+            "model": "groq@m", "input": [*earlier, {"role": "user", "content": "Q?"}],
+            "background": background,
+            "context_management": [{"type": "compaction", "compact_threshold": 1000}]})
+    assert answer.status_code == (200 if background else 400), answer.text
+    assert await _refused_soon(gateway_url, key)
