@@ -21,7 +21,7 @@ import attrs
 import trio
 
 from openresponses.auth import Caller
-from openresponses.errors import GatewayError, InvalidRequest, NotFound
+from openresponses.errors import GatewayError, InvalidRequest, NotFound, shown
 from openresponses.gateway.builder import Event
 from openresponses.gateway.compaction import auto_compaction
 from openresponses.gateway.rate_limiter import charge_tokens, metered
@@ -141,6 +141,24 @@ class Turn:
                 AddConversationItems(self.caller.owner, conversation_id, items))
 
 
+def check_references(items: list[Item], history: list[Item]) -> None:
+    """400 for an ``item_reference`` naming no item of the turn's context (the history, or an
+    earlier input item). One that does names an item the model already gets, since the
+    gateway sends each turn's whole context: providers skip the reference itself. It was
+    dropped whatever it named, so a reference to an item outside the chain lost it."""
+    if not any(item.get("type") == "item_reference" for item in items):
+        return
+    known = {item.get("id") for item in history}
+    for i, item in enumerate(items):
+        if item.get("type") == "item_reference" and item["id"] not in known:
+            raise InvalidRequest(
+                f"Item with id '{shown(item['id'])}' not found in this response's context: an "
+                "item_reference may name an item of the previous_response_id chain or of the "
+                "conversation; send any other item itself.", param=f"input[{i}].id",
+                code="invalid_value")
+        known.add(item["id"])
+
+
 def _final(batch: list[Event]) -> bool:
     return bool(batch) and batch[-1]["type"] in (
         "response.completed", "response.incomplete", "response.failed")
@@ -153,6 +171,7 @@ async def prepare_turn(gateway: Gateway, caller: Caller, request: CreateResponse
     Raises ``PreviousResponseNotFound``, ``NotFound`` (conversation) or ``InvalidRequest``.
     """
     history = await resolve_history(gateway, caller, request, cached)
+    check_references(request.input, history)
     run = ResponseRun(gateway, caller, request, history=history)  # quiet unless it streams
     if request.conversation is not None:
         run.response["conversation"] = {"id": request.conversation}

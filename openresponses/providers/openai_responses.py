@@ -110,8 +110,13 @@ _FOREIGN_REASONING = ("anthropic:",)
 
 def _sendable(item: Item) -> bool:
     """Reasoning without ``encrypted_content`` cannot be resolved with ``store: false``, and
-    reasoning produced by another provider would be rejected: both are dropped."""
-    if item.get("type") != "reasoning":
+    reasoning produced by another provider would be rejected: both are dropped. So is an
+    ``item_reference``: OpenAI could not resolve it, and it names an item sent already
+    (``gateway.turns.check_references``)."""
+    kind = item.get("type")
+    if kind == "item_reference":
+        return False
+    if kind != "reasoning":
         return True
     encrypted = item.get("encrypted_content")
     return bool(encrypted) and not str(encrypted).startswith(_FOREIGN_REASONING)

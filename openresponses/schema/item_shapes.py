@@ -101,4 +101,5 @@ CHECKS: dict[str, Callable[[Raw, str], None]] = {
     "mcp_approval_response": _approval_response,
     "mcp_list_tools": _list_tools,
     "mcp_call": _strings("server_label", "name", "arguments"),
+    "compaction": _strings("encrypted_content"),  # CompactionSummaryItemParam
 }
