@@ -21,13 +21,13 @@ from openresponses.gateway.rate_limiter import charge_tokens
 from openresponses.gateway.run import Gateway, resolve_targets
 from openresponses.gateway.token_count import TokenCounter, anthropic_count
 from openresponses.gateway.turns import resolve_history
+from openresponses.gateway.upstream_call import model_call
 from openresponses.render import json_response
 from openresponses.routes.common import json_body
 from openresponses.schema import validate as v
-from openresponses.schema.items import normalize_input, normalize_tools
-from openresponses.schema.model_call import ModelCall
-from openresponses.schema.request import CreateResponse
-from openresponses.tools.toolset import adapt_input
+from openresponses.schema.items import normalize_input
+from openresponses.schema.request import parse_create_response
+from openresponses.tools.toolset import adapt_input, build_toolset
 
 
 def _object(body: Any) -> dict[str, Any]:
@@ -36,36 +36,28 @@ def _object(body: Any) -> dict[str, Any]:
     return body
 
 
-def _conversation(data: dict[str, Any]) -> str | None:
-    value = data.get("conversation")
-    if isinstance(value, dict):
-        return v.req_str(value, "id", "conversation.id")
-    return v.opt_str(data, "conversation")
-
-
 async def count_tokens(gateway: Gateway, caller: Caller, counter: TokenCounter,
                        data: dict[str, Any]) -> int:
-    """Input tokens of the request ``data`` describes (a ``TokenCountsBody``)."""
+    """Input tokens of the request ``data`` describes (a ``TokenCountsBody``): the tools the
+    model would be offered (the gateway's as the functions it offers), and for Anthropic the
+    very body a create would send (thinking, tool_choice, the structured-output tool)."""
     model = v.opt_str(data, "model")
-    instructions = v.opt_str(data, "instructions")
-    tools = [t for t in normalize_tools(data.get("tools")) if t.get("type") == "function"]
-    shape = CreateResponse(model=model or "", input=normalize_input(data.get("input")),
-                           previous_response_id=v.opt_str(data, "previous_response_id"),
-                           conversation=_conversation(data))
+    shape = parse_create_response({**data, "model": model or "unknown", "stream": False})
     history = await resolve_history(gateway, caller, shape)
     if model is None:
         items = await expand_context(gateway.storage, history + shape.input, api="chat")
-        return await counter.count(None, items, instructions, tools)
+        tools = [t for t in shape.tools if t.get("type") == "function"]
+        return await counter.count(None, items, shape.instructions, tools)
     authorize_model(gateway.config, caller, model)
     provider, upstream_model = resolve_targets(gateway, model)[0]
     api = gateway.config.providers[provider].api
+    toolset = build_toolset(shape.tools, api=api, settings=gateway.config.tools)
     items = adapt_input(await expand_context(gateway.storage, history + shape.input, api=api),
                         api)
     if api == "anthropic":
-        call = ModelCall(provider=provider, model=upstream_model, input=items,
-                         instructions=instructions, tools=tools)
+        call = model_call(shape, provider, upstream_model, items, toolset, api)
         return await anthropic_count(gateway.providers[provider], call, caller.bearer or None)
-    return await counter.count(upstream_model, items, instructions, tools)
+    return await counter.count(upstream_model, items, shape.instructions, toolset.model_tools)
 
 
 def compact_blueprint(gateway: Gateway, counter: TokenCounter | None = None) -> Blueprint:

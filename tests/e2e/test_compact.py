@@ -178,6 +178,25 @@ async def test_input_tokens_are_counted_by_anthropic_exactly(
     assert "stream" not in sent.body
 
 
+async def test_anthropic_counts_what_a_create_would_send(
+    client: openai.OpenAI, upstream: FakeUpstream
+) -> None:
+    """The count left out thinking, tool_choice, non-function tools and the structured-output
+    tool: it undercounted what the same create then sent."""
+    upstream.token_counts.append(7)
+    await in_thread(client.responses.input_tokens.count, model="claude@claude-sonnet-4",
+                    input="Hello", reasoning={"effort": "low"},
+                    tools=[{"type": "function", "name": "f", "parameters": {"type": "object"}},
+                           {"type": "custom", "name": "grep"}],
+                    tool_choice="auto",
+                    text={"format": {"type": "json_schema", "name": "answer",
+                                     "schema": {"type": "object"}}})
+    sent = upstream.last().body
+    assert sent["thinking"]["type"] == "enabled"
+    assert [t["name"] for t in sent["tools"]] == ["f", "grep", "__json_response"]
+    assert sent["tool_choice"]["type"] == "auto"
+
+
 async def test_input_tokens_of_other_models_are_estimated_with_their_history(
     client: openai.OpenAI
 ) -> None:
