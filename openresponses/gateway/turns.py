@@ -24,6 +24,7 @@ from openresponses.auth import Caller
 from openresponses.errors import GatewayError, InvalidRequest, NotFound, shown
 from openresponses.gateway.builder import Event
 from openresponses.gateway.compaction import auto_compaction
+from openresponses.gateway.compaction_items import check_sealed
 from openresponses.gateway.rate_limiter import charge_tokens, metered
 from openresponses.gateway.response_object import usage_of
 from openresponses.gateway.run import Gateway, ResponseRun, load_history
@@ -172,6 +173,7 @@ async def prepare_turn(gateway: Gateway, caller: Caller, request: CreateResponse
     """
     history = await resolve_history(gateway, caller, request, cached)
     check_references(request.input, history)
+    await check_sealed(gateway.storage, request.input, "input")  # before any run starts
     run = ResponseRun(gateway, caller, request, history=history)  # quiet unless it streams
     if request.conversation is not None:
         run.response["conversation"] = {"id": request.conversation}

@@ -89,6 +89,11 @@ async def test_an_altered_compaction_item_is_refused(client: openai.OpenAI) -> N
     with pytest.raises(openai.BadRequestError) as caught:
         await in_thread(client.responses.create, model="groq@m", input=[forged, user("hi")])
     assert caught.value.code == "invalid_encrypted_content"
+    assert caught.value.param == "input[0].encrypted_content"  # it named "input"
+    with pytest.raises(openai.BadRequestError) as caught:  # not queued, then failed
+        await in_thread(client.responses.create, model="groq@m", input=[user("hi"), forged],
+                        background=True)
+    assert caught.value.param == "input[1].encrypted_content"
 
 
 async def test_context_management_compacts_a_chain_into_the_first_output_item(
