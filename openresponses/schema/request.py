@@ -131,7 +131,10 @@ def _compact_threshold(data: dict[str, Any]) -> int | None:
     threshold = None
     for i, entry in enumerate(entries):
         param = f"context_management[{i}]"
-        if not isinstance(entry, dict) or entry.get("type") != "compaction":
+        if not isinstance(entry, dict):
+            raise InvalidRequest(f"Invalid '{param}': expected an object.", param=param,
+                                 code="invalid_type")
+        if entry.get("type") != "compaction":
             raise InvalidRequest(f"Invalid '{param}.type': only 'compaction' is supported.",
                                  param=f"{param}.type", code="invalid_value")
         threshold = v.opt_int(entry, "compact_threshold", low=1000, high=100_000_000,

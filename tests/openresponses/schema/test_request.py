@@ -109,3 +109,10 @@ def test_a_parsed_request_is_immutable() -> None:
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         parsed.model = "other"  # type: ignore[misc]
     assert attrs.evolve(parsed, stream=True).stream
+
+
+@pytest.mark.parametrize("entry", [None, "compaction", 5])
+def test_a_context_management_entry_that_is_no_object_is_named_itself(entry: Any) -> None:
+    """It was named as ``context_management[0].type``, a field it does not have."""
+    assert _param({"model": "m", "input": "x", "context_management": [entry]}) == (
+        "context_management[0]")
