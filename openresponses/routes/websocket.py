@@ -10,10 +10,10 @@ SSE, one message each.
   the upgrade is refused from the next message (its error event), its new limits apply.
 - One response at a time: a ``response.create`` while one runs gets an error event; the
   connection stays usable.
-- Continuation: the connection remembers its last completed response (its whole context), so
-  ``previous_response_id`` naming it needs no store, even with ``store: false``; any other id
-  is looked up in the store (unknown → ``previous_response_not_found``). A failed continuation
-  evicts the remembered response.
+- Continuation: the connection remembers its last completed response made with ``store:
+  false`` (its whole context), so ``previous_response_id`` naming it needs no store; any other
+  id is looked up in the store (unknown, or deleted since → ``previous_response_not_found``),
+  through the chain cache. A failed continuation evicts the remembered response.
 - Errors outside a running response use the WebSocket shape
   ``{"type": "error", "status", "error": {"type", "code", "message", "param"}}``.
 - After ``websocket_max_seconds`` (60 minutes) the connection gets the error
@@ -196,10 +196,10 @@ class Connection:
                         await self.send(event)
             record.status = 200
             outcome["response_status"] = turn.response["status"]
-            if turn.response["status"] in _KEPT:
-                self.cached = (turn.response["id"], turn.context())
-            else:
+            if turn.response["status"] not in _KEPT:
                 self._evict(previous)
+            else:  # a stored one is read back from the store, where a DELETE is seen
+                self.cached = None if parsed.store else (turn.response["id"], turn.context())
         except Exception as exc:  # a bug: the client hears a 500 and the connection lives on
             error = exc if isinstance(exc, GatewayError) else internal_error()
             if error is not exc:

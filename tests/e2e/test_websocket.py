@@ -83,6 +83,21 @@ async def test_continuation_comes_from_connection_memory_even_unstored(
         ("user", "Capital of France?"), ("assistant", "Paris."), ("user", "Population?")]
 
 
+async def test_a_stored_response_deleted_over_http_cannot_be_continued_on_the_socket(
+    gateway_url: str
+) -> None:
+    """The socket remembered it and went on from it, deleted or not."""
+    async with connect(ws_url(gateway_url), extra_headers=AUTH) as ws:
+        await create(ws, input="Capital of France?")
+        first = (await until_done(ws))[-1]["response"]
+        async with httpx2.AsyncClient(timeout=10) as http:
+            deleted = await http.delete(f"{gateway_url}/responses/{first['id']}",
+                                        headers=dict((k.decode(), v.decode()) for k, v in AUTH))
+        assert deleted.status_code == 200
+        await create(ws, input="Population?", previous_response_id=first["id"])
+        check_ws_error((await until_done(ws))[-1], "previous_response_not_found")
+
+
 async def test_an_unknown_previous_response_is_an_error_event_on_a_usable_socket(
     gateway_url: str
 ) -> None:
