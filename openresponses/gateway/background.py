@@ -231,9 +231,10 @@ class BackgroundRunner(Actor[BackgroundMessage]):
             try:
                 if not (job.cancelled or job.interrupted or error) and await self._marked(job):
                     job.cancelled = job.cancelled_elsewhere = True
-                stopped = job.cancelled or job.interrupted or error is not None
-                if stopped and not await self._deleted(job):
-                    await self._store_stopped(job, error or dict(INTERRUPTED))
+                if job.cancelled or job.interrupted or error is not None:
+                    stored = await self._stored(job)  # one read: deleted? cancelled elsewhere?
+                    if stored is not None or not job.started:
+                        await self._store_stopped(job, error or dict(INTERRUPTED), stored)
                 await self._rows.finish(job.work.response_id)
             except Exception:
                 logger.exception("could not record the end of background response %s",
@@ -261,11 +262,15 @@ class BackgroundRunner(Actor[BackgroundMessage]):
             await self._save(job, job.final)
             await self._publish(job, events)
 
-    async def _store_stopped(self, job: _Job, error: dict[str, Any]) -> None:
-        """Store a job stopped midway: ``cancelled`` (asked) or ``failed`` with ``error``."""
+    async def _store_stopped(self, job: _Job, error: dict[str, Any],
+                             stored: StoredResponse | None) -> None:
+        """Store a job stopped midway: ``cancelled`` (asked) or ``failed`` with ``error``.
+        ``stored``: the response as the store holds it now (cancelled there by another
+        process before the run's end, which then did not write over it)."""
         response = job.work.snapshot()
+        cancelled_first = stored is not None and stored.response.get("status") == "cancelled"
         if response.get("status") not in UNFINISHED and not (
-                job.cancelled_elsewhere and await self._stored_cancelled(job)):
+                job.cancelled_elsewhere and cancelled_first):
             job.final = response
             return  # it finished while being stopped (before a cancel from elsewhere)
         for item in response.get("output", []):
@@ -304,19 +309,14 @@ class BackgroundRunner(Actor[BackgroundMessage]):
         now = await self._storage.ask(CancelStored(record.owner, record.id))
         return now if now is not None else {**record.response, "status": "cancelled"}
 
-    async def _deleted(self, job: _Job) -> bool:
-        """Whether the job's response was deleted (by a client, here or in another process)
-        since it was first stored: then it is not stored again."""
-        if not job.started:
-            return False
-        work = job.work
-        return await self._storage.ask(GetResponse(work.owner, work.response_id)) is None
+    async def _stored(self, job: _Job) -> StoredResponse | None:
+        """The job's response as the store holds it; None once deleted (by a client, here or
+        in another process): then it is not stored again."""
+        return await self._storage.ask(GetResponse(job.work.owner, job.work.response_id))
 
-    async def _stored_cancelled(self, job: _Job) -> bool:
-        """Whether another process stored the response ``cancelled`` (before the run's end,
-        which then did not write over it)."""
-        record = await self._storage.ask(GetResponse(job.work.owner, job.work.response_id))
-        return record is not None and record.response.get("status") == "cancelled"
+    async def _deleted(self, job: _Job) -> bool:
+        """Whether the job's response was deleted since it was first stored."""
+        return job.started and await self._stored(job) is None
 
     async def _marked(self, job: _Job) -> bool:
         return job.work.response_id in await self._rows.marked_ids()
