@@ -5,6 +5,8 @@ request. The upgrade's caller used to serve the whole session."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -34,13 +36,20 @@ def _auth(key: str) -> list[tuple[bytes, bytes]]:
     return [(b"authorization", f"Bearer {key}".encode())]
 
 
-async def test_a_key_revoked_during_a_session_is_refused_from_the_next_message(
-    gateway_url: str
-) -> None:
+@asynccontextmanager
+async def _served_session(gateway_url: str) -> AsyncIterator[tuple[Any, str]]:
+    """A socket of a fresh key that has served one response; the socket and the key's id."""
     created = await create_key(gateway_url)
     async with connect(ws_url(gateway_url), extra_headers=_auth(created["key"])) as ws:
         assert (await _create(ws))["type"] in TERMINAL
-        await _change(gateway_url, created["id"], "/revoke")
+        yield ws, created["id"]
+
+
+async def test_a_key_revoked_during_a_session_is_refused_from_the_next_message(
+    gateway_url: str
+) -> None:
+    async with _served_session(gateway_url) as (ws, key_id):
+        await _change(gateway_url, key_id, "/revoke")
         refused = await _create(ws)
         assert (refused["status"], refused["error"]["code"]) == (401, "revoked_api_key")
 
@@ -48,13 +57,11 @@ async def test_a_key_revoked_during_a_session_is_refused_from_the_next_message(
 async def test_narrowed_models_and_lower_limits_apply_from_the_next_message(
     gateway_url: str
 ) -> None:
-    created = await create_key(gateway_url)
-    async with connect(ws_url(gateway_url), extra_headers=_auth(created["key"])) as ws:
-        assert (await _create(ws))["type"] in TERMINAL
-        await _change(gateway_url, created["id"], allowed=["claude@*"])
+    async with _served_session(gateway_url) as (ws, key_id):
+        await _change(gateway_url, key_id, allowed=["claude@*"])
         refused = await _create(ws)
         assert (refused["status"], refused["error"]["type"]) == (403, "permission_error")
-        await _change(gateway_url, created["id"], allowed=[],
+        await _change(gateway_url, key_id, allowed=[],
                       limits={"requests_per_day": 2})  # one used by the first response
         assert (await _create(ws))["type"] in TERMINAL
         limited = await _create(ws)
